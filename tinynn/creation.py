@@ -1,0 +1,138 @@
+"""Creation functions: tensor, zeros, ones, full, arange, randn, rand, randint, randperm, eye."""
+import numpy
+
+from . import backend, dtypes
+from .tensor import Tensor, as_array, _shape_args
+
+__all__ = ["tensor", "as_tensor", "from_numpy", "zeros", "ones", "full", "empty", "zeros_like",
+           "ones_like", "full_like", "arange", "linspace", "eye", "randn", "rand", "randint",
+           "randperm", "randn_like", "rand_like"]
+
+
+def _device(device):
+    return backend.Device("cpu" if device is None else device)
+
+
+def _float_dtype(dtype):
+    return numpy.dtype(dtypes.get_default_dtype() if dtype is None else dtype)
+
+
+def tensor(data, dtype=None, device=None, requires_grad=False):
+    """A new tensor holding a copy of ``data`` (float lists -> float32, int lists -> int64)."""
+    array = as_array(data, dtype=dtype)
+    if backend.is_array(data) or isinstance(data, Tensor):
+        array = array.copy()  # tensor() always copies, like PyTorch
+    if device is not None:
+        array = backend.to_device(array, device)
+    return Tensor(array, requires_grad=requires_grad)
+
+
+def as_tensor(data, dtype=None, device=None):
+    """Like ``tensor`` but shares memory with ``data`` when it already is a suitable array."""
+    if isinstance(data, Tensor) and dtype is None and device is None:
+        return data
+    return Tensor(as_array(data, dtype=dtype, device=device))
+
+
+def from_numpy(array):
+    """A tensor sharing memory with a NumPy array."""
+    if not isinstance(array, numpy.ndarray):
+        raise TypeError(f"expected np.ndarray (got {type(array).__name__})")
+    return Tensor(array)
+
+
+def _filled(shape, value, dtype, device, requires_grad):
+    dev = _device(device)
+    if dtype is None:
+        dtype = dtypes.result_dtype(value) if not isinstance(value, float) else dtypes.get_default_dtype()
+    array = dev.xp.full(_shape_args(shape), value, dtype=numpy.dtype(dtype))
+    return Tensor(array, requires_grad=requires_grad)
+
+
+def zeros(*shape, dtype=None, device=None, requires_grad=False):
+    return _filled(shape, 0, _float_dtype(dtype), device, requires_grad)
+
+
+def ones(*shape, dtype=None, device=None, requires_grad=False):
+    return _filled(shape, 1, _float_dtype(dtype), device, requires_grad)
+
+
+def empty(*shape, dtype=None, device=None, requires_grad=False):
+    return zeros(*shape, dtype=dtype, device=device, requires_grad=requires_grad)
+
+
+def full(size, fill_value, dtype=None, device=None, requires_grad=False):
+    if dtype is None:
+        dtype = dtypes.result_dtype(fill_value)
+    return _filled((tuple(size),), fill_value, dtype, device, requires_grad)
+
+
+def zeros_like(t, dtype=None, device=None, requires_grad=False):
+    return zeros(t.shape, dtype=dtype or t.dtype, device=device or t.device, requires_grad=requires_grad)
+
+
+def ones_like(t, dtype=None, device=None, requires_grad=False):
+    return ones(t.shape, dtype=dtype or t.dtype, device=device or t.device, requires_grad=requires_grad)
+
+
+def full_like(t, fill_value, dtype=None, device=None, requires_grad=False):
+    return _filled((t.shape,), fill_value, dtype or t.dtype, device or t.device, requires_grad)
+
+
+def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False):
+    """Values from ``start`` to ``end`` (exclusive): int64 for ints, float32 when any is a float."""
+    if end is None:
+        start, end = 0, start
+    if step == 0:
+        raise RuntimeError("arange: step must be nonzero")
+    if dtype is None:
+        is_float = any(isinstance(v, float) for v in (start, end, step))
+        dtype = dtypes.get_default_dtype() if is_float else dtypes.int64
+    array = _device(device).xp.arange(start, end, step, dtype=numpy.float64).astype(dtype)
+    return Tensor(array, requires_grad=requires_grad)
+
+
+def linspace(start, end, steps, dtype=None, device=None, requires_grad=False):
+    array = _device(device).xp.linspace(start, end, steps).astype(_float_dtype(dtype))
+    return Tensor(array, requires_grad=requires_grad)
+
+
+def eye(n, m=None, dtype=None, device=None, requires_grad=False):
+    return Tensor(_device(device).xp.eye(n, m, dtype=_float_dtype(dtype)), requires_grad=requires_grad)
+
+
+def randn(*shape, dtype=None, device=None, requires_grad=False, generator=None):
+    """Standard normal samples (reproducible under ``tinynn.manual_seed``)."""
+    array = backend.random_normal(_shape_args(shape), _float_dtype(dtype), _device(device), generator)
+    return Tensor(array, requires_grad=requires_grad)
+
+
+def rand(*shape, dtype=None, device=None, requires_grad=False, generator=None):
+    """Uniform samples in [0, 1)."""
+    array = backend.random_uniform(_shape_args(shape), _float_dtype(dtype), _device(device), generator)
+    return Tensor(array, requires_grad=requires_grad)
+
+
+def randn_like(t, dtype=None, device=None):
+    return randn(t.shape, dtype=dtype or t.dtype, device=device or t.device)
+
+
+def rand_like(t, dtype=None, device=None):
+    return rand(t.shape, dtype=dtype or t.dtype, device=device or t.device)
+
+
+def randint(low, high=None, size=None, dtype=None, device=None, generator=None):
+    """Integers in [low, high) of the given size (int64 by default)."""
+    if high is None:
+        low, high = 0, low
+    if size is None:
+        raise TypeError("randint() missing required argument 'size'")
+    u = (generator or backend.default_generator).uniform(tuple(size), numpy.float64)
+    array = (low + numpy.floor(u * (high - low))).astype(dtype or numpy.int64)
+    return Tensor(backend.to_device(array, _device(device)))
+
+
+def randperm(n, dtype=None, device=None, generator=None):
+    """A random permutation of 0..n-1."""
+    array = (generator or backend.default_generator).permutation(n).astype(dtype or numpy.int64)
+    return Tensor(backend.to_device(array, _device(device)))
