@@ -760,7 +760,7 @@ class Tensor:
     # ------------------------------------------------------------------ printing
 
     def __repr__(self):
-        body = numpy.array2string(backend.to_numpy(self.array), separator=", ", prefix="tensor(")
+        body = numpy.array2string(backend.to_numpy(self.array), separator=", ", prefix="tensor(", precision=4)
         extras = []
         if self.device.type != "cpu":
             extras.append(f"device='{self.device}'")

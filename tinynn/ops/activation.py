@@ -56,3 +56,14 @@ class LogSoftmax(Function):
     def backward(self, grad):
         xp = get_array_module(grad)
         return grad - xp.exp(self.out) * grad.sum(axis=self.dim, keepdims=True)
+
+
+class Mask(Function):
+    """Multiply by a fixed array (dropout's scaled keep-mask); the mask gets no gradient."""
+
+    def forward(self, x, *, mask):
+        self.mask = mask
+        return x * mask
+
+    def backward(self, grad):
+        return grad * self.mask

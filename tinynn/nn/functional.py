@@ -1,0 +1,204 @@
+"""``tinynn.nn.functional``: the stateless forms of the layers, as ``torch.nn.functional``."""
+import warnings
+
+from .. import backend, dtypes
+from ..ops import activation, loss as loss_ops, matmul as mm
+from ..tensor import Tensor, _normalize_dim
+
+__all__ = ["linear", "relu", "sigmoid", "tanh", "softmax", "log_softmax", "dropout",
+           "cross_entropy", "nll_loss", "mse_loss", "one_hot"]
+
+
+def linear(input, weight, bias=None):
+    """``input @ weight.T + bias``: input (*, in), weight (out, in), bias (out,) -> (*, out)."""
+    if input.ndim == 0:
+        raise RuntimeError("linear: input must have at least 1 dimension, got a 0-d tensor")
+    if input.shape[-1] != weight.shape[-1]:
+        rows = input.numel() // input.shape[-1] if input.shape[-1] else input.shape[0]
+        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({rows}x{input.shape[-1]} "
+                           f"and {weight.shape[1]}x{weight.shape[0]})")
+    if input.dtype != weight.dtype:
+        raise RuntimeError(f"mat1 and mat2 must have the same dtype, but got {input.dtype} and "
+                           f"{weight.dtype} (convert the input with .float() or the model with .double())")
+    if bias is None:
+        return mm.Linear.apply(input, weight)
+    return mm.Linear.apply(input, weight, bias)
+
+
+def relu(input, inplace=False):
+    return activation.ReLU.apply(input)
+
+
+def sigmoid(input):
+    return input.sigmoid()
+
+
+def tanh(input):
+    return input.tanh()
+
+
+def _softmax_dim(ndim):
+    # PyTorch's legacy choice when dim is not given (it warns too).
+    warnings.warn("Implicit dimension choice for softmax has been deprecated. "
+                  "Change the call to include dim=X as an argument.", stacklevel=3)
+    return 0 if ndim in (0, 1, 3) else 1
+
+
+def softmax(input, dim=None, dtype=None):
+    if dtype is not None:
+        input = input.to(dtype)
+    return input.softmax(_softmax_dim(input.ndim) if dim is None else dim)
+
+
+def log_softmax(input, dim=None, dtype=None):
+    if dtype is not None:
+        input = input.to(dtype)
+    return input.log_softmax(_softmax_dim(input.ndim) if dim is None else dim)
+
+
+def dropout(input, p=0.5, training=True, inplace=False):
+    """Zero each element with probability ``p`` and scale the rest by ``1/(1-p)`` (training only)."""
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    if not training or p == 0.0:
+        return input
+    if p == 1.0:
+        return input * 0.0  # all dropped: zeros, not 0 * inf = NaN
+    keep = backend.random_uniform(input.shape, input.dtype, input.device) >= p
+    scale = keep * input.dtype.type(1.0 / (1.0 - p))
+    return activation.Mask.apply(input, mask=scale.astype(input.dtype, copy=False))
+
+
+def _check_reduction(reduction):
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+
+
+def _class_dim(input):
+    return 0 if input.ndim == 1 else 1
+
+
+def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
+    """Negative log-likelihood of class indices: input (N, C, *d) log-probs, target (N, *d)."""
+    _check_reduction(reduction)
+    _check_class_target(input, target, weight, ignore_index, "nll_loss")
+    unbatched = input.ndim == 1
+    if unbatched:
+        input, target = input.unsqueeze(0), target.unsqueeze(0)
+    extra = () if weight is None else (weight._cast(input.dtype),)
+    out = loss_ops.NLLLoss.apply(input, *extra, target=target.array, ignore_index=ignore_index,
+                                 reduction=reduction)
+    return out.squeeze(0) if unbatched and reduction == "none" else out
+
+
+def _check_class_target(input, target, weight, ignore_index, name):
+    if input.ndim == 0:
+        raise ValueError(f"{name}: input must have at least 1 dimension (got a 0-d tensor)")
+    if target.dtype.kind not in "iu":
+        raise RuntimeError(f"{name}: expected target of integer class indices (int64) but found "
+                           f"{target.dtype}; for class probabilities, pass a float target of the "
+                           f"input's shape {input.shape}")
+    expected = input.shape[:1] + input.shape[2:] if input.ndim > 1 else ()
+    if input.ndim > 1 and target.shape[:1] != input.shape[:1]:
+        raise ValueError(f"Expected input batch_size ({input.shape[0]}) to match target "
+                         f"batch_size ({target.shape[0] if target.ndim else 0}).")
+    if target.shape != expected:
+        raise RuntimeError(f"{name}: expected target of shape {expected} for input of shape "
+                           f"{input.shape}, got {target.shape}")
+    classes = input.shape[_class_dim(input)]
+    if weight is not None and weight.shape != (classes,):
+        raise RuntimeError(f"{name}: weight tensor should be defined either for all {classes} "
+                           f"classes or no classes but got weight tensor of shape: {weight.shape}")
+    if target.numel():
+        t = target.array
+        bad = ((t < 0) | (t >= classes)) & (t != ignore_index)
+        if bool(bad.any()):
+            value = int(t[bad].reshape(-1)[0])
+            raise IndexError(f"Target {value} is out of bounds ({name} with {classes} classes: "
+                             f"targets must be in [0, {classes - 1}]).")
+
+
+def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean",
+                  label_smoothing=0.0):
+    """Cross entropy of logits: log_softmax over the class dim, then the NLL.
+
+    input: (N, C), (C,) or (N, C, *d) logits. target: class indices (N,) / () / (N, *d),
+    or class probabilities of the input's shape. Computed stably with log-sum-exp.
+    """
+    _check_reduction(reduction)
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
+    if input.ndim == 0:
+        raise ValueError("cross_entropy: input must have at least 1 dimension (got a 0-d tensor)")
+    class_dim = _class_dim(input)
+    classes = input.shape[class_dim]
+    logp = input.log_softmax(class_dim)
+    if target.dtype.kind == "f":
+        return _cross_entropy_probabilities(logp, target, weight, reduction, label_smoothing)
+    nll = nll_loss(logp, target, weight, ignore_index, reduction)
+    if label_smoothing == 0.0:
+        return nll
+    # PyTorch's label smoothing: mix the NLL with the (weighted) mean over all classes.
+    w_shape = [1] * input.ndim
+    w_shape[class_dim] = classes
+    smooth = -(logp * weight._cast(logp.dtype).reshape(w_shape)).sum(class_dim) if weight is not None \
+        else -logp.sum(class_dim)
+    keep = Tensor(target.array != ignore_index)
+    smooth = smooth * keep
+    if reduction == "mean":
+        if weight is not None:
+            denominator = (weight._cast(logp.dtype)[target.array[keep.array]]).sum()
+        else:
+            denominator = keep.sum()
+        smooth = smooth.sum() / denominator
+    elif reduction == "sum":
+        smooth = smooth.sum()
+    return nll * (1 - label_smoothing) + smooth * (label_smoothing / classes)
+
+
+def _cross_entropy_probabilities(logp, target, weight, reduction, label_smoothing):
+    if target.shape != logp.shape:
+        raise RuntimeError(f"cross_entropy: a float (probability) target must have the input's "
+                           f"shape {logp.shape}, got {target.shape}")
+    class_dim = _class_dim(logp)
+    classes = logp.shape[class_dim]
+    target = target._cast(logp.dtype)
+    if label_smoothing > 0:
+        target = target * (1 - label_smoothing) + label_smoothing / classes
+    terms = logp * target
+    if weight is not None:
+        w_shape = [1] * logp.ndim
+        w_shape[class_dim] = classes
+        terms = terms * weight._cast(logp.dtype).reshape(w_shape)
+    if reduction == "none":
+        return -terms.sum(class_dim)
+    if reduction == "sum":
+        return -terms.sum()
+    return -terms.sum() / (logp.numel() / classes)
+
+
+def mse_loss(input, target, reduction="mean"):
+    """Mean squared error; shapes broadcast (with PyTorch's warning when they differ)."""
+    _check_reduction(reduction)
+    if input.shape != target.shape:
+        warnings.warn(f"Using a target size ({target.shape}) that is different to the input size "
+                      f"({input.shape}). This will likely lead to incorrect results due to "
+                      f"broadcasting. Please ensure they have the same size.", stacklevel=2)
+    diff = input - target
+    squared = diff * diff
+    if reduction == "none":
+        return squared
+    return squared.sum() if reduction == "sum" else squared.mean()
+
+
+def one_hot(tensor, num_classes=-1):
+    """Class indices (*) -> int64 one-hot (*, num_classes)."""
+    if tensor.dtype.kind not in "iu":
+        raise RuntimeError("one_hot is only applicable to index tensor of integer dtype")
+    xp = backend.get_array_module(tensor.array)
+    if num_classes == -1:
+        num_classes = int(tensor.array.max()) + 1 if tensor.numel() else 0
+    if tensor.numel() and (int(tensor.array.min()) < 0 or int(tensor.array.max()) >= num_classes):
+        raise RuntimeError(f"one_hot: class values must be in [0, {num_classes - 1}]")
+    eye = xp.eye(num_classes, dtype=dtypes.int64)
+    return Tensor(eye[tensor.array])
