@@ -15,6 +15,10 @@ from .functions import (abs, allclose, argmax, argmin, cat, clamp, concat, equal
                         numel, permute, relu, reshape, sigmoid, softmax, sqrt, squeeze, stack, sum,
                         tanh, transpose, unsqueeze, where)
 from .serialization import load, save
+from .summary import summary
 from .tensor import Tensor
 
 __version__ = "0.1.0"
+
+# Subpackages, so ``tinynn.nn.Linear`` and ``tinynn.utils.data`` work after ``import tinynn``.
+from . import nn, optim, utils  # noqa: E402

@@ -16,6 +16,7 @@ __all__ = ["Function", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_en
            "backward", "gradcheck"]
 
 _grad_enabled = True
+_op_observers = []  # callables(fn, output) told of every op; tinynn.summary uses this
 
 
 def is_grad_enabled():
@@ -107,6 +108,8 @@ class Function:
             fn._retained = None
             out.requires_grad = True
             out._grad_fn = fn
+        for observe in _op_observers:
+            observe(fn, out)
         return out
 
     def forward(self, *arrays, **params):
