@@ -1,0 +1,85 @@
+"""Stochastic gradient descent, with PyTorch's momentum convention.
+
+For each parameter ``p`` with gradient ``g`` (``t`` counts the steps)::
+
+    g = -g                      if maximize
+    g = g + weight_decay * p    if weight_decay != 0   (L2 penalty)
+    b = g                       at the first step      (the buffer starts at the gradient)
+    b = momentum * b + (1 - dampening) * g             afterwards
+    g = g + momentum * b        if nesterov, else g = b   (only if momentum != 0)
+    p = p - lr * g
+
+Other frameworks scale the gradient by lr inside the buffer (``v = m*v - lr*g; p += v``);
+PyTorch's form (and tinynn's) keeps lr outside, so changing lr mid-training (a scheduler)
+changes the step at once, not only for new gradients.
+"""
+from .. import backend
+from ..tensor import Tensor
+from .optimizer import Optimizer, check_number
+
+__all__ = ["SGD"]
+
+
+class SGD(Optimizer):
+    """SGD with optional momentum, dampening, Nesterov momentum and weight decay.
+
+    Args:
+        params: iterable of Tensors or of dicts (parameter groups).
+        lr: learning rate (default 1e-3, as in PyTorch 2).
+        momentum: momentum factor (default 0).
+        dampening: dampening of the momentum: new gradients enter the buffer scaled by
+            ``1 - dampening`` (default 0).
+        weight_decay: L2 penalty added to the gradient (default 0).
+        nesterov: Nesterov momentum (needs momentum > 0 and dampening == 0).
+        maximize: ascend the objective instead of descending it.
+
+    State per parameter: ``'momentum_buffer'`` (a Tensor like the parameter), only when
+    momentum != 0.
+    """
+
+    def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0, nesterov=False,
+                 *, maximize=False):
+        defaults = dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
+                        nesterov=nesterov, maximize=maximize)
+        super().__init__(params, defaults)
+
+    def _check_group(self, group):
+        check_number("lr", group["lr"], message="Invalid learning rate: {}")
+        check_number("momentum", group["momentum"], message="Invalid momentum value: {}")
+        check_number("dampening", group["dampening"], low=float("-inf"))
+        check_number("weight_decay", group["weight_decay"], message="Invalid weight_decay value: {}")
+        if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
+            raise ValueError("Nesterov momentum requires a momentum and zero dampening")
+
+    def step(self, closure=None):
+        """One update of every parameter that has a gradient; returns ``closure()``'s loss."""
+        loss = self._evaluate(closure)
+        for group in self.param_groups:
+            # Python floats keep float32 arrays float32 (NumPy 2 treats them as weak scalars).
+            lr = float(group["lr"])
+            momentum = float(group["momentum"])
+            dampening = float(group["dampening"])
+            weight_decay = float(group["weight_decay"])
+            nesterov, maximize = group["nesterov"], group["maximize"]
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                param, grad = p.array, p.grad.array   # grad is only read, never written
+                if maximize:
+                    grad = -grad
+                if weight_decay != 0:
+                    grad = param * weight_decay + grad
+                if momentum != 0:
+                    state = self.state[p]
+                    buf = state.get("momentum_buffer")
+                    if buf is None:
+                        xp = backend.get_array_module(param)
+                        buf = state["momentum_buffer"] = Tensor(xp.array(grad, dtype=param.dtype))
+                        buf = buf.array
+                    else:
+                        buf = buf.array
+                        buf *= momentum
+                        buf += grad if dampening == 0 else (1 - dampening) * grad
+                    grad = grad + momentum * buf if nesterov else buf
+                param -= lr * grad
+        return loss
