@@ -63,7 +63,8 @@ def make_optimizer(args, parameters):
 def train(model, train_loader, optimizer, epoch, device, log_interval=200):
     """One epoch of the lecture's training loop, with a progress bar."""
     model.train()
-    bar = tqdm(train_loader, desc=f"epoch {epoch}", leave=False, dynamic_ncols=True)
+    bar = tqdm(train_loader, desc=f"epoch {epoch}", leave=False, dynamic_ncols=True,
+               disable=None)  # None: no bar when stderr is not a terminal (logs stay clean)
     for batch_idx, (images, target) in enumerate(bar):
         images, target = images.to(device), target.to(device)
         optimizer.zero_grad()
