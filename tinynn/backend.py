@@ -8,8 +8,8 @@ light and works where CuPy is not installed.
 import numpy
 
 __all__ = ["Device", "device", "is_array", "get_array_module", "device_of", "to_device", "to_numpy",
-           "scatter_add", "as_strided", "is_available", "Generator", "default_generator",
-           "manual_seed", "random_uniform", "random_normal"]
+           "is_writeable", "scatter_add", "as_strided", "is_available", "device_count", "Generator",
+           "default_generator", "manual_seed", "random_uniform", "random_normal"]
 
 _INSTALL_HINT = ("install the GPU extra (pip install 'tinynn[gpu]', which pulls "
                  "cupy-cuda12x) on a machine with an NVIDIA GPU and driver")
@@ -33,6 +33,9 @@ class _CupyBackend:
     def device_index(self, x):
         return x.device.id
 
+    def device_count(self):
+        return self.xp.cuda.runtime.getDeviceCount()
+
     def scatter_add(self, target, indices, values):
         self._cupyx.scatter_add(target, indices, values)
 
@@ -42,15 +45,18 @@ class _CupyBackend:
     def seed(self, seed):
         self.xp.random.seed(seed)
 
-    def uniform(self, shape, dtype):
-        return self.xp.random.random_sample(shape).astype(dtype, copy=False)
+    def uniform(self, shape, dtype, index=0):
+        with self.xp.cuda.Device(index):
+            return self.xp.random.random_sample(shape).astype(dtype, copy=False)
 
-    def normal(self, shape, dtype):
-        return self.xp.random.standard_normal(shape).astype(dtype, copy=False)
+    def normal(self, shape, dtype, index=0):
+        with self.xp.cuda.Device(index):
+            return self.xp.random.standard_normal(shape).astype(dtype, copy=False)
 
 
 _gpu = None            # the loaded GPU backend, or None
 _gpu_error = None      # why loading it failed, to repeat in error messages
+_seed = None           # the last manual_seed, applied to the GPU stream when CuPy loads later
 
 
 def _load_gpu():
@@ -63,22 +69,37 @@ def _load_gpu():
         import cupyx
         if cupy.cuda.runtime.getDeviceCount() < 1:
             raise RuntimeError("CuPy found no CUDA device")
-        _gpu = _CupyBackend(cupy, cupyx)
+        gpu = _CupyBackend(cupy, cupyx)
+        if _seed is not None:  # manual_seed ran before the GPU was first asked for
+            gpu.seed(_seed)
+        _gpu = gpu
     except Exception as exc:  # ImportError, CUDA driver errors, ...
         _gpu_error = f"{type(exc).__name__}: {exc}"
     return _gpu
 
 
-def _require_gpu():
+def _require_gpu(index=None):
+    """The GPU backend; with ``index``, also check that device exists."""
     gpu = _load_gpu()
     if gpu is None:
         raise RuntimeError(f"CUDA was requested but is not available ({_gpu_error}); {_INSTALL_HINT}")
+    if index:
+        count = gpu.device_count()
+        if index >= count:
+            raise RuntimeError(f"cuda:{index} was requested but only {count} CUDA "
+                               f"device{'s are' if count != 1 else ' is'} visible "
+                               f"(valid: cuda:0 to cuda:{count - 1})")
     return gpu
 
 
 def is_available():
     """True when CuPy imports and at least one CUDA device answers."""
     return _load_gpu() is not None
+
+
+def device_count():
+    """The number of visible CUDA devices (0 without a working CuPy)."""
+    return _gpu.device_count() if is_available() else 0
 
 
 class Device:
@@ -110,14 +131,17 @@ class Device:
     @property
     def xp(self):
         """The array module of this device (numpy or cupy)."""
-        return numpy if self.type == "cpu" else _require_gpu().xp
+        return numpy if self.type == "cpu" else _require_gpu(self.index).xp
 
     def _key(self):
         return (self.type, self.index or 0)
 
     def __eq__(self, other):
         if isinstance(other, str):
-            other = Device(other)
+            try:
+                other = Device(other)
+            except ValueError:
+                return False
         return isinstance(other, Device) and self._key() == other._key()
 
     def __hash__(self):
@@ -140,23 +164,23 @@ def _is_cpu_array(x):
     return isinstance(x, (numpy.ndarray, numpy.generic))
 
 
+def _is_gpu_array(x):
+    return _gpu is not None and isinstance(x, _gpu.array_type)
+
+
 def is_array(x):
     """True for a NumPy array, or a CuPy array when CuPy is loaded."""
-    return isinstance(x, numpy.ndarray) or (_gpu is not None and isinstance(x, _gpu.array_type))
+    return isinstance(x, numpy.ndarray) or _is_gpu_array(x)
 
 
 def get_array_module(x):
-    """numpy for a NumPy array, cupy for a CuPy array (like ``cupy.get_array_module``)."""
-    if _is_cpu_array(x) or _gpu is None:
-        return numpy
-    return _gpu.xp
+    """cupy for a CuPy array, numpy for anything else (like ``cupy.get_array_module``)."""
+    return _gpu.xp if _is_gpu_array(x) else numpy
 
 
 def device_of(x):
-    """The Device an array lives on."""
-    if _is_cpu_array(x) or _gpu is None:
-        return CPU
-    return Device("cuda", _gpu.device_index(x))
+    """The Device an array lives on (the cpu for NumPy arrays, scalars and lists)."""
+    return Device("cuda", _gpu.device_index(x)) if _is_gpu_array(x) else CPU
 
 
 def to_device(x, dev):
@@ -164,7 +188,7 @@ def to_device(x, dev):
     dev = Device(dev)
     if dev.type == "cpu":
         return to_numpy(x)
-    gpu = _require_gpu()
+    gpu = _require_gpu(dev.index)
     if isinstance(x, gpu.array_type) and gpu.device_index(x) == (dev.index or 0):
         return x
     return gpu.asarray(to_numpy(x), dev.index or 0)
@@ -177,6 +201,12 @@ def to_numpy(x):
     if _gpu is not None and isinstance(x, _gpu.array_type):
         return _gpu.asnumpy(x)
     return numpy.asarray(x)
+
+
+def is_writeable(x):
+    """False for a read-only NumPy view (``broadcast_to``, ``as_strided``); CuPy arrays have
+    no such flag (``x.flags.writeable`` does not exist there) and are always writable."""
+    return getattr(x.flags, "writeable", True)
 
 
 def scatter_add(target, indices, values):
@@ -247,7 +277,12 @@ default_generator = Generator()
 
 
 def manual_seed(seed):
-    """Seed the CPU generator and, when CuPy is loaded, the GPU's; returns the CPU generator."""
+    """Seed the CPU generator and the GPU's (now, or when CuPy is first loaded).
+
+    Returns the CPU generator.
+    """
+    global _seed
+    _seed = int(seed)
     default_generator.manual_seed(seed)
     if _gpu is not None:
         _gpu.seed(seed)
@@ -256,13 +291,15 @@ def manual_seed(seed):
 
 def random_uniform(shape, dtype, dev=CPU, generator=None):
     """Uniform [0, 1) samples of ``dtype`` made directly on ``dev``."""
-    if Device(dev).type == "cpu" or generator is not None:
+    dev = Device(dev)
+    if dev.type == "cpu" or generator is not None:
         return to_device((generator or default_generator).uniform(shape, dtype), dev)
-    return _require_gpu().uniform(shape, dtype)
+    return _require_gpu(dev.index).uniform(shape, dtype, dev.index or 0)
 
 
 def random_normal(shape, dtype, dev=CPU, generator=None):
     """Standard normal samples of ``dtype`` made directly on ``dev``."""
-    if Device(dev).type == "cpu" or generator is not None:
+    dev = Device(dev)
+    if dev.type == "cpu" or generator is not None:
         return to_device((generator or default_generator).normal(shape, dtype), dev)
-    return _require_gpu().normal(shape, dtype)
+    return _require_gpu(dev.index).normal(shape, dtype, dev.index or 0)
