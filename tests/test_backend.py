@@ -439,17 +439,10 @@ def _mixes(gpu, cpu, device):
     }
 
 
-# Known bugs outside backend.py (reported to the lead): strict, so a fix turns them red
-# until the marker is removed.
+# Known bugs outside backend.py: strict, so a fix turns them red until the marker is removed.
 KNOWN_MIX_BUGS = {
-    "cross_entropy_target": "nll_loss passes target.array as a keyword parameter, which "
-                            "Function.apply's device check never sees: CuPy then fails inside "
-                            "NLLLoss.forward with 'TypeError: Unsupported type numpy.ndarray'",
-    "nll_loss_target": "same as cross_entropy_target",
     "batch_norm_running_stats": "batch_norm passes running_mean/running_var as keyword "
                                 "parameters, unchecked: CuPy fails inside BatchNorm.forward",
-    "backward_gradient": "Tensor.backward(gradient) takes a gradient on another device without "
-                         "a word; the device leaf's .grad silently ends up on the cpu",
 }
 MIXES = [pytest.param(name, marks=pytest.mark.xfail(reason=KNOWN_MIX_BUGS[name], strict=True))
          if name in KNOWN_MIX_BUGS else name for name in _mixes(None, None, None)]
@@ -466,12 +459,8 @@ def test_mixing_devices_is_an_error_naming_both(mix, device):
     assert "cpu" in message and "cuda:0" in message, message
 
 
-def test_setitem_copies_a_value_from_another_device(device, request):
+def test_setitem_copies_a_value_from_another_device(device):
     # As PyTorch: assigning a tensor copies it over, whatever its device (like copy_).
-    if device.type == "cuda":
-        request.applymarker(pytest.mark.xfail(strict=True, reason=(
-            "known bug, reported: Tensor.__setitem__ assigns value.array without moving it to "
-            "this tensor's device; CuPy refuses a host array under a basic index")))
     t = tinynn.zeros(2, 3, device=device)
     t[0] = tinynn.tensor([1.0, 2.0, 3.0])
     t[1, 1:] = tinynn.tensor([5.0, 6.0]).to(device)

@@ -10,7 +10,7 @@ import functools
 
 import numpy
 
-from .backend import device_of
+from .backend import device_of, get_array_module, to_numpy
 
 __all__ = ["Function", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled",
            "backward", "gradcheck"]
@@ -73,6 +73,11 @@ class set_grad_enabled(_GradMode):
 
     def __enter__(self):
         return self
+
+    def __call__(self, func):
+        # Used as a decorator: undo the switch made in __init__, apply it per call only.
+        _set(self._previous)
+        return super().__call__(func)
 
 
 def _set(mode):
@@ -168,10 +173,9 @@ def _topological_order(root):
 def backward(tensor, gradient, retain_graph=False):
     """Accumulate d(tensor)/d(leaf) . gradient into every leaf's ``.grad``."""
     if tensor._grad_fn is None:  # backward on a leaf: its gradient is the seed itself
-        _accumulate_into_leaf(tensor, gradient, set())
+        _accumulate_into_leaf(tensor, gradient)
         return
     pending = {id(tensor._grad_fn): gradient}   # gradient of each Function's output
-    handed_out = set()                           # ids of arrays already stored in some .grad
     with no_grad():
         for fn in _topological_order(tensor._grad_fn):
             if fn._freed:
@@ -184,7 +188,7 @@ def backward(tensor, gradient, retain_graph=False):
             if grad is None:  # this node's output did not influence the result
                 continue
             if fn._retained is not None and fn._retained() is not None:
-                _accumulate_into_leaf(fn._retained(), grad, handed_out)
+                _accumulate_into_leaf(fn._retained(), grad)
             input_grads = fn.backward(grad)
             if not isinstance(input_grads, tuple):
                 input_grads = (input_grads,)
@@ -197,22 +201,20 @@ def backward(tensor, gradient, retain_graph=False):
                     # the first array may be shared with another input).
                     pending[key] = g if key not in pending else pending[key] + g
                 else:
-                    _accumulate_into_leaf(edge, g, handed_out)
+                    _accumulate_into_leaf(edge, g)
             if not retain_graph:
                 fn._free()
 
 
-def _accumulate_into_leaf(leaf, grad, handed_out):
+def _accumulate_into_leaf(leaf, grad):
     """Add ``grad`` into ``leaf.grad``; the stored array is always one the leaf owns."""
     from .tensor import Tensor
     if leaf.grad is None:
-        # Copy when the array may be shared (same object given to two inputs) or is a
-        # read-only view (broadcast_to), so later in-place updates cannot corrupt others.
-        if id(grad) in handed_out or not grad.flags.writeable or grad.base is not None:
-            grad = grad.copy()
-        handed_out.add(id(grad))
-        leaf.grad = Tensor(grad)
-    elif leaf.grad.array.flags.writeable:
+        # Always store a copy: the incoming array may also be pending for another node
+        # (Add hands one array to both inputs), be the caller's ``gradient`` or a read-only
+        # broadcast view, and the next accumulation below updates .grad in place.
+        leaf.grad = Tensor(get_array_module(grad).array(grad, copy=True))
+    elif getattr(leaf.grad.array.flags, "writeable", True):  # CuPy arrays have no such flag
         leaf.grad.array += grad
     else:
         leaf.grad = Tensor(leaf.grad.array + grad)
@@ -251,7 +253,7 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
 
     def objective():
         with no_grad():
-            return sum(float((o.numpy() * v).sum()) for o, v in zip(outputs_of(fn(*inputs)), upstream))
+            return sum(float((to_numpy(o.array) * v).sum()) for o, v in zip(outputs_of(fn(*inputs)), upstream))
 
     for t in inputs:
         if isinstance(t, Tensor):
@@ -262,7 +264,7 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
 
     for i in checked:
         t = inputs[i]
-        analytic = numpy.zeros(t.shape) if t.grad is None else t.grad.numpy()
+        analytic = numpy.zeros(t.shape) if t.grad is None else to_numpy(t.grad.array)
         if t.grad is not None and (t.grad.shape != t.shape or t.grad.dtype != t.dtype):
             raise AssertionError(f"gradcheck: input {i} has shape {t.shape} and dtype {t.dtype} "
                                  f"but its gradient has {t.grad.shape} and {t.grad.dtype}")

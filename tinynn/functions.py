@@ -70,11 +70,15 @@ def where(condition, input=None, other=None):
     """Elements of ``input`` where ``condition`` holds, else of ``other`` (differentiable)."""
     if input is None and other is None:
         return tuple(Tensor(i) for i in condition.array.nonzero())
-    like = input if isinstance(input, Tensor) else other
+    like = next((t for t in (input, other, condition) if isinstance(t, Tensor)), None)
+    device = like.device if like is not None else None  # where(cond, 1.0, 0.0) has no tensor
+    if isinstance(condition, Tensor) and condition.device != device:
+        raise RuntimeError(f"Expected all tensors to be on the same device, but found at least two "
+                           f"devices, {device} and {condition.device}! (in where: condition)")
     dtype = dtypes.result_dtype(input, other)
-    a = input._cast(dtype) if isinstance(input, Tensor) else Tensor(as_array(input, dtype, like.device))
-    b = other._cast(dtype) if isinstance(other, Tensor) else Tensor(as_array(other, dtype, like.device))
-    cond = condition.array if isinstance(condition, Tensor) else as_array(condition, device=like.device)
+    a = input._cast(dtype) if isinstance(input, Tensor) else Tensor(as_array(input, dtype, device))
+    b = other._cast(dtype) if isinstance(other, Tensor) else Tensor(as_array(other, dtype, device))
+    cond = condition.array if isinstance(condition, Tensor) else as_array(condition, device=device)
     return ew.Where.apply(a, b, condition=cond.astype(bool))
 
 

@@ -102,7 +102,10 @@ def load(path, map_location=None, weights_only=True):
     if not os.path.exists(path):
         raise FileNotFoundError(f"no checkpoint at {path}")
     try:
-        with numpy.load(path, allow_pickle=False) as archive:
+        archive = numpy.load(path, allow_pickle=False)
+        if not isinstance(archive, numpy.lib.npyio.NpzFile):  # a bare .npy array
+            raise ValueError("not an .npz archive")
+        with archive:
             arrays = {key: archive[key] for key in archive.files}
         structure = json.loads(bytes(arrays.pop(_STRUCTURE_KEY)).decode("utf-8"))
         return _decode(structure, arrays, map_location)

@@ -293,8 +293,11 @@ class Tensor:
             if self.array.size != 1:
                 raise RuntimeError(f"grad can be implicitly created only for scalar outputs "
                                    f"(this tensor has shape {self.shape})")
-            seed = self.array.dtype.type(1) + self.array * 0  # ones on the same device
+            seed = backend.get_array_module(self.array).ones_like(self.array)  # 1, even for a nan loss
         else:
+            if isinstance(gradient, Tensor) and gradient.device != self.device:
+                raise RuntimeError(f"backward: the gradient is on {gradient.device} but the tensor is on "
+                                   f"{self.device}; move it with gradient.to({str(self.device)!r})")
             seed = gradient.array if isinstance(gradient, Tensor) else as_array(gradient, device=self.device)
             if tuple(seed.shape) != self.shape:
                 raise RuntimeError(f"Mismatch in shape: grad_output[0] has a shape of "
@@ -411,7 +414,7 @@ class Tensor:
                 raise RuntimeError("a leaf Variable that requires grad is being used in an in-place "
                                    "operation. Wrap the update in `with tinynn.no_grad():`.")
             if self.requires_grad or (isinstance(other, Tensor) and other.requires_grad):
-                return out_of_place(self, other)
+                return self._become(out_of_place(self, other), ufunc_name)
         value = other.array if isinstance(other, Tensor) else other
         if isinstance(other, Tensor) and other.device != self.device:
             raise RuntimeError(f"Expected all tensors to be on the same device, but found at least "
@@ -425,6 +428,24 @@ class Tensor:
         except ValueError as exc:
             raise RuntimeError(f"in-place {ufunc_name}: output with shape {self.shape} doesn't match "
                                f"the broadcast shape of the operands ({exc})") from exc
+        return self
+
+    def _become(self, result, ufunc_name):
+        """Take over ``result``'s array and graph node: every reference to this tensor sees
+        the update (``h.add_(1)`` works without rebinding), while the graph keeps the old
+        value inside its Functions, so gradients stay right."""
+        if result.shape != self.shape:
+            raise RuntimeError(f"in-place {ufunc_name}: output with shape {self.shape} doesn't match "
+                               f"the broadcast shape {result.shape}")
+        if not numpy.can_cast(result.dtype, self.dtype, "same_kind"):
+            raise RuntimeError(f"result type of in-place {ufunc_name} can't be cast to the desired "
+                               f"output type {self.dtype}")
+        result = result._cast(self.dtype)
+        old_fn = self._grad_fn
+        self.array, self._grad_fn, self._requires_grad = result.array, result._grad_fn, result.requires_grad
+        if old_fn is not None and old_fn._retained is not None and old_fn._retained() is self:
+            old_fn._retained = None  # retain_grad() follows the tensor to its new node
+            self.retain_grad()
         return self
 
     def __iadd__(self, other):
@@ -477,7 +498,8 @@ class Tensor:
             raise RuntimeError("assigning into a tensor that takes part in autograd is not supported; "
                                "build the result with tinynn.where or tinynn.cat, or assign under "
                                "tinynn.no_grad()")
-        value = value.array if isinstance(value, Tensor) else value
+        if isinstance(value, Tensor):  # copied over from any device, as in PyTorch
+            value = backend.to_device(value.array, self.device)
         self.array[self._index_key(key)] = value
 
     # ------------------------------------------------------------------ comparisons
@@ -724,6 +746,9 @@ class Tensor:
         if lead < 0:
             raise RuntimeError(f"expand: the number of sizes provided ({len(sizes)}) must be greater "
                                f"or equal to the number of dimensions in the tensor ({self.ndim})")
+        if -1 in sizes[:lead]:
+            raise RuntimeError(f"expand: -1 is not allowed in a leading, non-existing dimension "
+                               f"(sizes {sizes} for a tensor of shape {self.shape})")
         shape = tuple(self.shape[i - lead] if n == -1 else n for i, n in enumerate(sizes))
         try:
             numpy.broadcast_shapes(self.shape, shape)
@@ -760,7 +785,11 @@ class Tensor:
     # ------------------------------------------------------------------ printing
 
     def __repr__(self):
-        body = numpy.array2string(backend.to_numpy(self.array), separator=", ", prefix="tensor(", precision=4)
+        values = backend.to_numpy(self.array)
+        finite = values[numpy.isfinite(values)] if values.dtype.kind == "f" else values
+        # As PyTorch: whole numbers print as "1.", anything else with 4 decimals ("1.5000").
+        mode = "maxprec" if values.dtype.kind != "f" or numpy.all(finite == numpy.round(finite)) else "fixed"
+        body = numpy.array2string(values, separator=", ", prefix="tensor(", precision=4, floatmode=mode)
         extras = []
         if self.device.type != "cpu":
             extras.append(f"device='{self.device}'")

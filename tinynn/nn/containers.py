@@ -26,8 +26,8 @@ class Sequential(Module):
         return iter(self._modules.values())
 
     def __getitem__(self, index):
-        if isinstance(index, slice):
-            return Sequential(*list(self._modules.values())[index])
+        if isinstance(index, slice):  # keeps the names, so state_dict keys match (as torch)
+            return Sequential(dict(list(self._modules.items())[index]))
         return list(self._modules.values())[index]
 
     def append(self, module):

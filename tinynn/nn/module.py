@@ -79,11 +79,11 @@ class Module:
     def __setattr__(self, name, value):
         if isinstance(value, Parameter):
             self._check_ready()
-            self._remove_from_registries(name)
+            self._remove_from_registries(name, self._parameters)
             self._parameters[name] = value
         elif isinstance(value, Module):
             self._check_ready()
-            self._remove_from_registries(name)
+            self._remove_from_registries(name, self._modules)
             self._modules[name] = value
         elif "_parameters" in self.__dict__ and name in self._parameters:
             if value is not None:
@@ -95,15 +95,21 @@ class Module:
                 raise TypeError(f"cannot assign '{type(value).__name__}' as buffer '{name}' "
                                 f"(tinynn.Tensor or None expected)")
             self._buffers[name] = value
-        elif "_modules" in self.__dict__ and name in self._modules and value is None:
+        elif "_modules" in self.__dict__ and name in self._modules:
+            if value is not None:  # else the old child would stay registered, unseen
+                raise TypeError(f"cannot assign '{type(value).__name__}' as child module '{name}' "
+                                f"(tinynn.nn.Module or None expected)")
             self._modules[name] = None
         else:
             object.__setattr__(self, name, value)
 
-    def _remove_from_registries(self, name):
+    def _remove_from_registries(self, name, keep=None):
+        """Forget ``name`` everywhere but in ``keep``, the registry about to receive it:
+        a reassigned entry keeps its place in the order (as in PyTorch)."""
         self.__dict__.pop(name, None)
         for registry in (self._parameters, self._buffers, self._modules):
-            registry.pop(name, None)
+            if registry is not keep:
+                registry.pop(name, None)
         self._non_persistent_buffers.discard(name)
 
     def __getattr__(self, name):
@@ -127,7 +133,7 @@ class Module:
             raise TypeError(f"cannot assign '{type(param).__name__}' object to parameter '{name}' "
                             f"(tinynn.nn.Parameter or None required)")
         self._check_ready()
-        self._remove_from_registries(name)
+        self._remove_from_registries(name, self._parameters)
         self._parameters[name] = param
 
     def register_buffer(self, name, tensor, persistent=True):
@@ -138,7 +144,7 @@ class Module:
         if tensor is not None and not isinstance(tensor, Tensor):
             raise TypeError(f"cannot assign '{type(tensor).__name__}' object to buffer '{name}' "
                             f"(tinynn.Tensor or None required)")
-        self._remove_from_registries(name)
+        self._remove_from_registries(name, self._buffers)
         self._buffers[name] = tensor
         if not persistent:
             self._non_persistent_buffers.add(name)
@@ -147,22 +153,24 @@ class Module:
         if module is not None and not isinstance(module, Module):
             raise TypeError(f"{type(module).__name__} is not a Module subclass")
         self._check_ready()
-        self._remove_from_registries(name)
+        self._remove_from_registries(name, self._modules)
         self._modules[name] = module
 
     register_module = add_module
 
     # ------------------------------------------------------------------ traversal
 
-    def named_modules(self, memo=None, prefix=""):
+    def named_modules(self, memo=None, prefix="", remove_duplicate=True):
         memo = set() if memo is None else memo
         if id(self) in memo:
             return
-        memo.add(id(self))
+        if remove_duplicate:
+            memo.add(id(self))
         yield prefix, self
         for name, module in self._modules.items():
             if module is not None:
-                yield from module.named_modules(memo, f"{prefix}.{name}" if prefix else name)
+                yield from module.named_modules(memo, f"{prefix}.{name}" if prefix else name,
+                                                remove_duplicate)
 
     def modules(self):
         for _, module in self.named_modules():
@@ -335,11 +343,14 @@ class Module:
         """
         missing, errors = [], []
         expected = set()
-        for prefix, module in self.named_modules():
+        # Every name a module is reachable by has keys (state_dict lists shared modules twice).
+        for prefix, module in self.named_modules(remove_duplicate=False):
             prefix = prefix + "." if prefix else ""
             module._load_from_state_dict(state_dict, prefix, missing, errors)
-            expected.update(prefix + name for name in module._parameters)
-            expected.update(prefix + name for name in module._buffers)
+            # None entries (Linear(bias=False)) and non-persistent buffers take no key.
+            expected.update(prefix + name for name, p in module._parameters.items() if p is not None)
+            expected.update(prefix + name for name, b in module._buffers.items()
+                            if b is not None and name not in module._non_persistent_buffers)
         unexpected = [k for k in state_dict if k not in expected]
         if strict:
             if unexpected:

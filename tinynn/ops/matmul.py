@@ -19,7 +19,7 @@ class MatMul(Function):
         b2 = b[:, None] if b.ndim == 1 else b
         g = grad
         if a.ndim == 1:
-            g = xp.expand_dims(g, -2)
+            g = xp.expand_dims(g, -2) if g.ndim else g.reshape(1)  # 1-D @ 1-D: grad is 0-d
         if b.ndim == 1:
             g = xp.expand_dims(g, -1)
         ga = gb = None
