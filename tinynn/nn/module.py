@@ -6,7 +6,7 @@ import numpy
 
 from .. import backend
 from ..autograd import no_grad
-from ..tensor import Tensor
+from ..tensor import Tensor, parse_to_args
 from .parameter import Parameter
 
 __all__ = ["Module"]
@@ -264,14 +264,7 @@ class Module:
 
     def to(self, *args, **kwargs):
         """``to(device)``, ``to(dtype)`` or ``to(device, dtype)``; floats only change dtype."""
-        device, dtype = kwargs.pop("device", None), kwargs.pop("dtype", None)
-        for arg in args:
-            if isinstance(arg, Tensor):
-                device, dtype = arg.device, arg.dtype
-            elif isinstance(arg, (str, backend.Device)):
-                device = arg
-            elif arg is not None:
-                dtype = arg
+        device, dtype = parse_to_args(args, kwargs)
         if dtype is not None and numpy.dtype(dtype).kind not in "fc":
             raise TypeError(f"nn.Module.to only accepts floating point dtypes, but got desired dtype={dtype}")
 
