@@ -1,7 +1,7 @@
 """Array kernels behind convolution and pooling: sizes, padding, window views, im2col/col2im.
 
-Everything here works on raw NumPy or CuPy arrays shaped (N, C, H, W); the differentiable
-wrappers live in ``ops/conv.py`` and ``ops/pooling.py``.
+Everything here works on raw NumPy or CuPy arrays shaped (N, C, H, W), whatever their
+strides; the differentiable wrappers live in ``ops/conv.py`` and ``ops/pooling.py``.
 
 The one idea: the window at output position (oh, ow) reads, at kernel offset (i, j), the
 padded input pixel (oh*sh + i*dh, ow*sw + j*dw). For a fixed offset (i, j) these pixels
@@ -11,23 +11,31 @@ form a strided slice of the input, so
 * its adjoint, col2im, adds each offset's (N, C, OH, OW) block back into that strided
   slice: KH*KW vectorised adds, never a loop over pixels and never ``add.at``
   (which is 10-60x slower, numpy #5922).
+
+Memory layout. Convolution keeps its arrays *batch-last* in memory, (C, H, W, N), while
+their shape stays (N, C, H, W) (a transposed view, free). Then one window slice
+(C, OH, OW, N) is made of runs of N (stride 1: OW*N) adjacent floats, so im2col and col2im
+copy long contiguous runs instead of rows of OW floats, and the GEMM's result
+(F, OH*OW*N) is already the next layer's input in the same layout. Pooling keeps whatever
+layout it is given.
 """
 from ..backend import as_strided, get_array_module
 
-__all__ = ["pair", "conv_output_size", "pool_output_size", "same_padding", "pad2d", "crop2d",
-           "window_view", "offset_slices", "im2col", "col2im", "offset_dtype",
-           "max_over_windows", "route_to_argmax", "argmax_to_flat_index", "sum_over_windows",
-           "spread_over_windows", "avg_pool_divisor", "adaptive_bins"]
+__all__ = ["pair", "conv_output_size", "pool_output_size", "same_padding", "BATCH_LAST",
+           "memory_order", "same_layout", "padded", "crop", "window_view", "offset_slices",
+           "overlapping", "im2col", "col2im", "offset_dtype", "max_over_windows",
+           "route_to_argmax", "argmax_to_flat_index",
+           "sum_over_windows", "spread_over_windows", "avg_pool_divisor", "adaptive_bins"]
 
 
 # ---------------------------------------------------------------------------- sizes
 
 def pair(value, name="kernel_size"):
-    """``(v, v)`` for an int, the two ints of a pair; anything else is a TypeError."""
+    """``(v, v)`` for an int, the two ints of a pair."""
     if isinstance(value, (tuple, list)):
         if len(value) != 2:
             raise ValueError(f"{name} must be an int or a pair of ints, got {value!r}")
-        return int(value[0]), int(value[1])
+        return pair(value[0], name)[0], pair(value[1], name)[0]
     if isinstance(value, bool) or not hasattr(value, "__index__"):
         raise TypeError(f"{name} must be an int or a pair of ints, got {value!r}")
     return int(value), int(value)
@@ -63,25 +71,45 @@ def same_padding(kernel, dilation):
     return total // 2, total - total // 2
 
 
-# ---------------------------------------------------------------------------- padding
+# ---------------------------------------------------------------------------- layout and padding
 
-def pad2d(x, top, bottom, left, right, value=0.0):
-    """``x`` (N, C, H, W) with ``value`` rows/columns added around it (``x`` itself if none)."""
-    if not (top or bottom or left or right):
+BATCH_LAST = (1, 2, 3, 0)   # memory order (outermost first) of a (C, H, W, N) buffer
+
+
+def memory_order(x):
+    """x's axes from the largest stride to the smallest (``(0, 1, 2, 3)`` when C-contiguous)."""
+    return tuple(sorted(range(x.ndim), key=lambda a: -abs(x.strides[a])))
+
+
+def _allocate(xp, shape, dtype, order, value):
+    """An (N, C, H, W)-shaped view of a new buffer laid out in memory in axis ``order``."""
+    physical = [shape[a] for a in order]
+    buffer = xp.zeros(physical, dtype=dtype) if value == 0 else xp.full(physical, value, dtype=dtype)
+    inverse = sorted(range(len(order)), key=lambda a: order[a])
+    return buffer.transpose(inverse)
+
+
+def padded(x, top=0, bottom=0, left=0, right=0, value=0.0, order=None):
+    """``x`` (N, C, H, W) inside a border of ``value``, in memory order ``order``.
+
+    ``order`` defaults to x's own layout; ``x`` itself is returned (no copy) when there is
+    no border and it already has that layout, contiguously.
+    """
+    order = memory_order(x) if order is None else order
+    if not (top or bottom or left or right) and x.transpose(order).flags.c_contiguous:
         return x
-    xp = get_array_module(x)
     n, c, h, w = x.shape
-    out = xp.full((n, c, h + top + bottom, w + left + right), value, dtype=x.dtype)
+    out = _allocate(get_array_module(x), (n, c, h + top + bottom, w + left + right), x.dtype,
+                    order, value)
     out[:, :, top:top + h, left:left + w] = x
     return out
 
 
-def crop2d(x, top, left, height, width):
-    """The (height, width) block of ``x`` (N, C, H, W) at (top, left), as a contiguous array."""
-    if top == 0 and left == 0 and x.shape[2:] == (height, width):
+def crop(x, top, left, height, width):
+    """The (height, width) block of ``x`` (N, C, H, W) at (top, left): a view, no copy."""
+    if top == 0 and left == 0 and tuple(x.shape[2:]) == (height, width):
         return x
-    xp = get_array_module(x)
-    return xp.ascontiguousarray(x[:, :, top:top + height, left:left + width])
+    return x[:, :, top:top + height, left:left + width]
 
 
 # ---------------------------------------------------------------------------- windows
@@ -95,8 +123,9 @@ def window_view(x, kernel, stride, dilation, out_size):
     n, c, h, w = x.shape
     # as_strided does not check bounds: refuse a geometry that would read past the array.
     if oh < 1 or ow < 1 or (oh - 1) * sh + (kh - 1) * dh >= h or (ow - 1) * sw + (kw - 1) * dw >= w:
-        raise ValueError(f"window_view: windows {kernel} (stride {stride}, dilation {dilation}, "
-                         f"{out_size} outputs) do not fit in an input of shape {tuple(x.shape)}")
+        raise ValueError(f"window_view: windows {tuple(kernel)} (stride {tuple(stride)}, dilation "
+                         f"{tuple(dilation)}, output {tuple(out_size)}) do not fit in an input of "
+                         f"shape {tuple(x.shape)}")
     s_n, s_c, s_h, s_w = x.strides
     return as_strided(x, (n, c, kh, kw, oh, ow), (s_n, s_c, s_h * dh, s_w * dw, s_h * sh, s_w * sw))
 
@@ -108,41 +137,54 @@ def offset_slices(i, j, stride, dilation, out_size):
             slice(j * dw, j * dw + (ow - 1) * sw + 1, sw))
 
 
-def _overlapping(kernel, stride, dilation):
+def overlapping(kernel, stride, dilation=(1, 1)):
     """True when one input pixel can fall in two windows (then backward must add, not assign)."""
     return any((k - 1) * d + 1 > s for k, s, d in zip(kernel, stride, dilation))
 
 
 def im2col(x, kernel, stride, dilation, out_size):
-    """Columns (C*KH*KW, N*OH*OW) of the padded input ``x`` (N, C, H, W): one copy.
+    """Columns (C*KH*KW, OH*OW*N) of the padded input ``x`` (N, C, H, W): the one copy.
 
-    This layout makes the convolution a single GEMM ``W (F, C*KH*KW) @ cols`` and keeps the
-    copy's innermost run along OW contiguous in the input.
+    Row ``(c, i, j)`` holds every pixel that kernel weight ``(c, i, j)`` multiplies, so the
+    convolution is the single GEMM ``W (F, C*KH*KW) @ cols``. Fast when ``x`` is batch-last.
     """
     n, c = x.shape[:2]
     (kh, kw), (oh, ow) = kernel, out_size
-    win = window_view(x, kernel, stride, dilation, out_size)    # (N, C, KH, KW, OH, OW)
-    return win.transpose(1, 2, 3, 0, 4, 5).reshape(c * kh * kw, n * oh * ow)
+    win = window_view(x, kernel, stride, dilation, out_size)          # (N, C, KH, KW, OH, OW)
+    return win.transpose(1, 2, 3, 4, 5, 0).reshape(c * kh * kw, oh * ow * n)
 
 
 def col2im(cols, x_shape, kernel, stride, dilation, out_size):
-    """The adjoint of im2col: sums columns (C*KH*KW, N*OH*OW) back into an (N, C, H, W) array.
+    """The adjoint of im2col: columns (C*KH*KW, OH*OW*N) summed back into an (N, C, H, W) array.
 
-    Pixels shared by overlapping windows receive the sum of all their columns.
+    The result is a view of a batch-last buffer; pixels shared by overlapping windows
+    receive the sum of all their columns.
     """
-    xp = get_array_module(cols)
     n, c = x_shape[:2]
     (kh, kw), (oh, ow) = kernel, out_size
-    blocks = cols.reshape(c, kh, kw, n, oh, ow)
-    out = xp.zeros(x_shape, dtype=cols.dtype)
+    blocks = cols.reshape(c, kh, kw, oh, ow, n)
+    out = _allocate(get_array_module(cols), x_shape, cols.dtype, BATCH_LAST, 0)
     for i in range(kh):
         for j in range(kw):
-            rows, cols_ = offset_slices(i, j, stride, dilation, out_size)
-            out[:, :, rows, cols_] += blocks[:, i, j].transpose(1, 0, 2, 3)
+            rows, columns = offset_slices(i, j, stride, dilation, out_size)
+            out[:, :, rows, columns] += blocks[:, i, j].transpose(3, 0, 1, 2)
     return out
 
 
 # ---------------------------------------------------------------------------- max pooling
+
+def same_layout(x, like):
+    """``x`` laid out in memory like ``like`` (same shape), copying only when it is not.
+
+    Elementwise ops over arrays with different memory orders cannot run along one
+    contiguous inner loop and get several times slower.
+    """
+    if memory_order(x) == memory_order(like):
+        return x
+    out = get_array_module(x).empty_like(like, dtype=x.dtype)
+    out[...] = x
+    return out
+
 
 def offset_dtype(count):
     """The smallest signed integer dtype that numbers ``count`` kernel offsets."""
@@ -155,51 +197,59 @@ def offset_dtype(count):
 def max_over_windows(win):
     """Max of each window of ``win`` (N, C, KH, KW, OH, OW) and the kernel offset holding it.
 
-    Returns ``(out, arg)``, both (N, C, OH, OW); ``arg = i*KW + j`` is the first maximum in
-    window order (strict ``>``), and a NaN wins and propagates, as in PyTorch.
+    Returns ``(out, arg)``, both (N, C, OH, OW) in the input's layout. ``arg = i*KW + j`` is
+    the first maximum in window order (strict ``>``); NaN propagates and the last NaN is
+    the argmax, as in PyTorch.
     """
     xp = get_array_module(win)
     kh, kw = win.shape[2:4]
-    out = win[:, :, 0, 0].copy()
-    arg = xp.zeros(out.shape, dtype=offset_dtype(kh * kw))
-    better = xp.empty(out.shape, dtype=bool)
-    is_nan = xp.empty(out.shape, dtype=bool)
+    out = win[:, :, 0, 0].copy(order="K")
+    arg = xp.zeros_like(out, dtype=offset_dtype(kh * kw))
+    better = xp.empty_like(out, dtype=bool)
+    is_nan = xp.empty_like(better)
+    step = xp.empty_like(arg)
     for k in range(1, kh * kw):
         candidate = win[:, :, k // kw, k % kw]
         xp.greater(candidate, out, out=better)
         xp.logical_or(better, xp.isnan(candidate, out=is_nan), out=better)
-        xp.copyto(out, candidate, where=better)
-        xp.copyto(arg, k, where=better)
+        xp.maximum(out, candidate, out=out)      # propagates NaN
+        # arg = where(better, k, arg), as integer arithmetic (a masked copy is ~5x slower)
+        xp.subtract(k, arg, out=step)
+        step *= better
+        arg += step
     return out, arg
 
 
-def route_to_argmax(grad, arg, padded_shape, kernel, stride, dilation):
-    """Max-pool backward: each window's gradient goes to its argmax pixel, (N, C, H, W) padded.
+def route_to_argmax(grad, arg, padded_shape, order, kernel, stride, dilation):
+    """Max-pool backward: each window's gradient goes to its argmax pixel.
 
-    Loops over the KH*KW kernel offsets; where windows overlap, a pixel that is the
-    maximum of several windows receives the sum of their gradients.
+    The result has the padded input's (N, C, H, W) shape, laid out in memory ``order``.
+    Loops over the KH*KW kernel offsets; where windows overlap, a pixel that is the maximum
+    of several windows receives the sum of their gradients.
     """
     xp = get_array_module(grad)
     kh, kw = kernel
     out_size = grad.shape[2:]
-    gx = xp.zeros(padded_shape, dtype=grad.dtype)
-    overlapping = _overlapping(kernel, stride, dilation)
-    chosen = xp.empty(arg.shape, dtype=bool)
-    zero = grad.dtype.type(0)
+    gx = _allocate(xp, padded_shape, grad.dtype, order, 0)
+    grad = same_layout(grad, arg)
+    add = overlapping(kernel, stride, dilation)
+    chosen = xp.empty_like(arg, dtype=bool)
     for k in range(kh * kw):
         rows, cols = offset_slices(k // kw, k % kw, stride, dilation, out_size)
         xp.equal(arg, k, out=chosen)
-        if overlapping:
-            gx[:, :, rows, cols] += xp.where(chosen, grad, zero)
-        else:  # each pixel belongs to one window at most: assign in place
-            xp.copyto(gx[:, :, rows, cols], grad, where=chosen)
+        # grad * chosen is ~4x faster than where(chosen, grad, 0); it differs only for an
+        # infinite upstream gradient (inf * 0 = nan in the window's other pixels).
+        if add:
+            gx[:, :, rows, cols] += grad * chosen
+        else:  # each pixel lies in one window at most: write in place
+            xp.multiply(grad, chosen, out=gx[:, :, rows, cols])
     return gx
 
 
 def argmax_to_flat_index(arg, in_size, kernel, stride, padding, dilation):
-    """PyTorch's max-pool indices: the flat position ``h*W + w`` in the unpadded input plane."""
+    """PyTorch's max-pool indices (int64): the flat position ``h*W + w`` in the unpadded plane."""
     xp = get_array_module(arg)
-    (h, w), (kh, kw), (sh, sw), (ph, pw), (dh, dw) = in_size, kernel, stride, padding, dilation
+    (w, (kh, kw), (sh, sw), (ph, pw), (dh, dw)) = in_size[1], kernel, stride, padding, dilation
     oh, ow = arg.shape[-2:]
     i, j = xp.divmod(arg.astype("int64"), kw)
     rows = xp.arange(oh, dtype="int64")[:, None] * sh - ph + i * dh
@@ -212,18 +262,22 @@ def argmax_to_flat_index(arg, in_size, kernel, stride, padding, dilation):
 def sum_over_windows(win):
     """Sum of each window of ``win`` (N, C, KH, KW, OH, OW), as (N, C, OH, OW)."""
     kh, kw = win.shape[2:4]
-    out = win[:, :, 0, 0].copy()
+    out = win[:, :, 0, 0].copy(order="K")
     for k in range(1, kh * kw):
         out += win[:, :, k // kw, k % kw]
     return out
 
 
-def spread_over_windows(grad, padded_shape, kernel, stride):
-    """Adjoint of ``sum_over_windows``: every pixel of a window gets the window's gradient."""
+def spread_over_windows(grad, padded_shape, order, kernel, stride):
+    """Adjoint of ``sum_over_windows``: every pixel of a window gets the window's gradient.
+
+    The result has the padded input's (N, C, H, W) shape, laid out in memory ``order``.
+    """
     xp = get_array_module(grad)
     kh, kw = kernel
     out_size = grad.shape[2:]
-    gx = xp.zeros(padded_shape, dtype=grad.dtype)
+    gx = _allocate(xp, padded_shape, grad.dtype, order, 0)
+    grad = same_layout(grad, gx[:, :, :out_size[0], :out_size[1]])
     for k in range(kh * kw):
         rows, cols = offset_slices(k // kw, k % kw, stride, (1, 1), out_size)
         gx[:, :, rows, cols] += grad
