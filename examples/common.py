@@ -20,7 +20,7 @@ from tinynn.utils import data  # noqa: E402
 MNIST_MEAN, MNIST_STD = 0.1307, 0.3081
 
 
-def make_parser(description, epochs, batch_size, lr, momentum, optimizer):
+def make_parser(description, epochs, batch_size, lr, momentum, optimizer, schedule="none"):
     """The flags every example takes; defaults are each example's own."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--backend", default="numpy", choices=["numpy", "cupy"],
@@ -31,6 +31,9 @@ def make_parser(description, epochs, batch_size, lr, momentum, optimizer):
     parser.add_argument("--momentum", type=float, default=momentum, help="SGD momentum")
     parser.add_argument("--weight-decay", type=float, default=0.0)
     parser.add_argument("--optimizer", default=optimizer, choices=["sgd", "adam"])
+    parser.add_argument("--schedule", default=schedule, choices=["none", "cosine", "step"],
+                        help="learning-rate schedule over the epochs (cosine: down to 0; "
+                             "step: x0.1 at 50%% and 75%% of the epochs)")
     parser.add_argument("--data-dir", default="data", help="MNIST lives in DATA_DIR/MNIST/raw")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--save", metavar="PATH", help="write a checkpoint here after each epoch")
@@ -58,6 +61,16 @@ def make_optimizer(args, parameters):
     if args.optimizer == "adam":
         return optim.Adam(parameters, lr=args.lr, weight_decay=args.weight_decay)
     return optim.SGD(parameters, lr=args.lr, momentum=args.momentum, weight_decay=args.weight_decay)
+
+
+def make_scheduler(args, optimizer):
+    """The per-epoch learning-rate schedule chosen by ``--schedule`` (or None)."""
+    if args.schedule == "cosine":
+        return optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=args.epochs)
+    if args.schedule == "step":
+        milestones = sorted({max(1, args.epochs // 2), max(1, args.epochs * 3 // 4)})
+        return optim.lr_scheduler.MultiStepLR(optimizer, milestones=milestones, gamma=0.1)
+    return None
 
 
 def train(model, train_loader, optimizer, epoch, device, log_interval=200):
@@ -146,3 +159,4 @@ def setup(args):
     if args.backend == "cupy" and not tinynn.cuda.is_available():
         sys.exit("--backend cupy needs CuPy and an NVIDIA GPU: pip install 'tinynn[gpu]'")
     tinynn.manual_seed(args.seed)
+    backend.keep_freed_cpu_memory()  # reuse each batch's buffers instead of re-faulting them

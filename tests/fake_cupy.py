@@ -157,8 +157,13 @@ class _DeviceHandle:
 # Methods that copy host data to the device instead of refusing it (as CuPy's do).
 _HOST_TOLERANT_METHODS = {"take", "put", "fill"}
 # ndarray attributes CuPy does not have, or that would hand out host memory.
-_BLOCKED_ATTRIBUTES = {"ctypes", "data", "flat", "setflags", "itemset", "tofile", "dump",
+_BLOCKED_ATTRIBUTES = {"ctypes", "flat", "setflags", "itemset", "tofile", "dump",
                        "dumps", "byteswap", "newbyteorder", "getfield", "setfield"}
+
+
+class _MemoryPointer:
+    def __init__(self, ptr):
+        self.ptr = ptr
 
 
 class FakeGPUArray:
@@ -197,6 +202,11 @@ class FakeGPUArray:
     @property
     def device(self):
         return _DeviceHandle(0)
+
+    @property
+    def data(self):
+        """CuPy's MemoryPointer: only ``.ptr``, the address of the first element."""
+        return _MemoryPointer(self._array.__array_interface__["data"][0])
 
     def item(self, *args):
         return self._array.item(*args)

@@ -209,6 +209,13 @@ def is_writeable(x):
     return getattr(x.flags, "writeable", True)
 
 
+def data_pointer(x):
+    """The address of an array's first element (equal for an array and its reshaped views)."""
+    if _is_cpu_array(x):
+        return x.__array_interface__["data"][0]
+    return x.data.ptr
+
+
 def scatter_add(target, indices, values):
     """``target[indices] += values`` in place, adding repeated indices (not last-write-wins)."""
     if _is_cpu_array(target):
@@ -303,3 +310,26 @@ def random_normal(shape, dtype, dev=CPU, generator=None):
     if dev.type == "cpu" or generator is not None:
         return to_device((generator or default_generator).normal(shape, dtype), dev)
     return _require_gpu(dev.index).normal(shape, dtype, dev.index or 0)
+
+
+# ---------------------------------------------------------------------------- allocator
+
+def keep_freed_cpu_memory(limit_bytes=1 << 30):
+    """Ask glibc to keep freed buffers for reuse instead of returning them to the OS.
+
+    A training step allocates and frees the same large arrays every batch; by default
+    glibc unmaps each freed block over 32 MB-ish and the next batch page-faults it back
+    in (about 1 ms per 4 MB). Keeping up to ``limit_bytes`` makes a small-CNN step ~15%
+    faster. The process then holds on to that memory, so this is opt-in: the example
+    scripts and benchmarks call it, ``import tinynn`` does not. Returns False where the
+    C library is not glibc.
+    """
+    import ctypes
+    import ctypes.util
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        return False
+    M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
+    return bool(mallopt(M_MMAP_THRESHOLD, 32 << 20)) and bool(mallopt(M_TRIM_THRESHOLD, int(limit_bytes)))

@@ -674,11 +674,15 @@ class Tensor:
         return sh.Reshape.apply(self, shape=new_shape)
 
     def view(self, *shape):
-        if not self.array.flags.c_contiguous and self.ndim > 1:
+        """Like ``reshape``, but never copies: an error when the strides do not allow it."""
+        out = self.reshape(*shape)
+        # A reshape that had to copy starts in a new buffer; a true view starts where we do.
+        if out is not self and self.numel() and \
+                backend.data_pointer(out.array) != backend.data_pointer(self.array):
             raise RuntimeError("view size is not compatible with input tensor's size and stride "
                                "(at least one dimension spans across two contiguous subspaces). "
                                "Use .reshape(...) instead.")
-        return self.reshape(*shape)
+        return out
 
     def view_as(self, other):
         return self.view(other.shape)

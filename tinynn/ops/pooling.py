@@ -42,8 +42,8 @@ class _WindowPool(Function):
         return window_view(x_padded, kernel, stride, dilation, out_size)
 
     def _result(self, out):
-        # PyTorch's pooling outputs are contiguous, and ``.view()`` relies on it.
-        out = get_array_module(out).ascontiguousarray(out)
+        # Left in the input's memory order (batch-last after a conv): ``.view()`` still works
+        # wherever no copy is needed, and the next layer reads the strides as they are.
         return out[0] if self.unbatched else out
 
     def _input_grad(self, gx_padded, padding):
