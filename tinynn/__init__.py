@@ -14,6 +14,7 @@ from .functions import (abs, allclose, argmax, argmin, cat, clamp, concat, equal
                         is_tensor, log, log_softmax, matmul, max, maximum, mean, min, minimum, mm,
                         numel, permute, relu, reshape, sigmoid, softmax, sqrt, squeeze, stack, sum,
                         tanh, transpose, unsqueeze, where)
+from .graph import to_dot
 from .serialization import load, save
 from .summary import summary
 from .tensor import Tensor
