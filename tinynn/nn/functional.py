@@ -3,9 +3,13 @@ import warnings
 
 from .. import backend, dtypes
 from ..ops import activation, loss as loss_ops, matmul as mm
+from ..ops.batchnorm import batch_norm
+from ..ops.conv import conv2d
+from ..ops.pooling import adaptive_avg_pool2d, adaptive_max_pool2d, avg_pool2d, max_pool2d
 from ..tensor import Tensor, _normalize_dim
 
-__all__ = ["linear", "relu", "sigmoid", "tanh", "softmax", "log_softmax", "dropout",
+__all__ = ["linear", "conv2d", "max_pool2d", "avg_pool2d", "adaptive_max_pool2d",
+           "adaptive_avg_pool2d", "batch_norm", "relu", "sigmoid", "tanh", "softmax", "log_softmax", "dropout",
            "cross_entropy", "nll_loss", "mse_loss", "one_hot"]
 
 
@@ -94,6 +98,9 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
 def _check_class_target(input, target, weight, ignore_index, name):
     if input.ndim == 0:
         raise ValueError(f"{name}: input must have at least 1 dimension (got a 0-d tensor)")
+    if target.device != input.device:
+        raise RuntimeError(f"Expected all tensors to be on the same device, but found at least two "
+                           f"devices, {input.device} and {target.device}! (in {name}: input and target)")
     if target.dtype.kind not in "iu":
         raise RuntimeError(f"{name}: expected target of integer class indices (int64) but found "
                            f"{target.dtype}; for class probabilities, pass a float target of the "
