@@ -440,10 +440,7 @@ def _mixes(gpu, cpu, device):
 
 
 # Known bugs outside backend.py: strict, so a fix turns them red until the marker is removed.
-KNOWN_MIX_BUGS = {
-    "batch_norm_running_stats": "batch_norm passes running_mean/running_var as keyword "
-                                "parameters, unchecked: CuPy fails inside BatchNorm.forward",
-}
+KNOWN_MIX_BUGS = {}
 MIXES = [pytest.param(name, marks=pytest.mark.xfail(reason=KNOWN_MIX_BUGS[name], strict=True))
          if name in KNOWN_MIX_BUGS else name for name in _mixes(None, None, None)]
 
