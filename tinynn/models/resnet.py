@@ -19,6 +19,15 @@ from ..nn import functional as F
 __all__ = ["BasicBlock", "Bottleneck", "ResNet", "resnet18", "resnet34", "resnet50"]
 
 
+def shortcut(in_planes, out_planes, stride):
+    """The residual path: identity when the shapes match, else a strided 1x1 conv + batch norm
+    that brings x to the block's output shape."""
+    if stride == 1 and in_planes == out_planes:
+        return nn.Sequential()
+    return nn.Sequential(nn.Conv2d(in_planes, out_planes, kernel_size=1, stride=stride, bias=False),
+                         nn.BatchNorm2d(out_planes))
+
+
 class BasicBlock(nn.Module):
     """Two 3x3 convolutions with batch norm, plus the shortcut: relu(bn2(conv2(.)) + x).
 
@@ -33,12 +42,7 @@ class BasicBlock(nn.Module):
         self.bn1 = nn.BatchNorm2d(planes)
         self.conv2 = nn.Conv2d(planes, planes, kernel_size=3, stride=1, padding=1, bias=False)
         self.bn2 = nn.BatchNorm2d(planes)
-        self.shortcut = nn.Sequential()     # identity when the shapes already match
-        if stride != 1 or in_planes != self.expansion * planes:
-            # A 1x1 convolution (strided) brings x to the block's output shape.
-            self.shortcut = nn.Sequential(
-                nn.Conv2d(in_planes, self.expansion * planes, kernel_size=1, stride=stride, bias=False),
-                nn.BatchNorm2d(self.expansion * planes))
+        self.shortcut = shortcut(in_planes, self.expansion * planes, stride)
 
     def forward(self, x):
         out = F.relu(self.bn1(self.conv1(x)))
@@ -64,11 +68,7 @@ class Bottleneck(nn.Module):
         self.bn2 = nn.BatchNorm2d(planes)
         self.conv3 = nn.Conv2d(planes, self.expansion * planes, kernel_size=1, bias=False)
         self.bn3 = nn.BatchNorm2d(self.expansion * planes)
-        self.shortcut = nn.Sequential()
-        if stride != 1 or in_planes != self.expansion * planes:
-            self.shortcut = nn.Sequential(
-                nn.Conv2d(in_planes, self.expansion * planes, kernel_size=1, stride=stride, bias=False),
-                nn.BatchNorm2d(self.expansion * planes))
+        self.shortcut = shortcut(in_planes, self.expansion * planes, stride)
 
     def forward(self, x):
         out = F.relu(self.bn1(self.conv1(x)))
