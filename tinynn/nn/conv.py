@@ -1,5 +1,4 @@
 """Conv2d: the 2-D convolution layer (computation in ``tinynn/ops/conv.py``)."""
-import math
 
 from .. import backend
 from ..creation import zeros
@@ -55,12 +54,7 @@ class Conv2d(Module):
             self.to(backend.Device(device))
 
     def reset_parameters(self):
-        # kaiming_uniform_(a=sqrt(5)) is U(-1/sqrt(fan_in), 1/sqrt(fan_in)); the bias matches it.
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in = self.weight.shape[1] * self.weight.shape[2] * self.weight.shape[3]
-            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
-            init.uniform_(self.bias, -bound, bound)
+        init.default_layer_init_(self.weight, self.bias)
 
     def forward(self, input):
         return conv2d(input, self.weight, self.bias, self.stride, self.padding, self.dilation,

@@ -1,6 +1,4 @@
 """Identity, Linear and Flatten."""
-import math
-
 from .. import backend
 from ..creation import zeros
 from . import functional as F, init
@@ -29,18 +27,13 @@ class Linear(Module):
         super().__init__()
         self.in_features, self.out_features = in_features, out_features
         self.weight = Parameter(zeros(out_features, in_features, dtype=dtype))
-        self.bias = Parameter(zeros(out_features, dtype=dtype)) if bias else None
-        if not bias:
-            self.register_parameter("bias", None)
+        self.register_parameter("bias", Parameter(zeros(out_features, dtype=dtype)) if bias else None)
         self.reset_parameters()
         if device is not None:
             self.to(backend.Device(device))
 
     def reset_parameters(self):
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            bound = 1 / math.sqrt(self.in_features) if self.in_features > 0 else 0
-            init.uniform_(self.bias, -bound, bound)
+        init.default_layer_init_(self.weight, self.bias)
 
     def forward(self, input):
         if input.ndim == 0 or input.shape[-1] != self.in_features:
