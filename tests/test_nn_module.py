@@ -252,7 +252,8 @@ def test_load_state_dict_strict_errors_name_the_keys():
         Net().load_state_dict(extra)
     wrong = dict(sd, **{"head.weight": tinynn.zeros(3, 4)})
     with pytest.raises(RuntimeError, match=r"size mismatch for head.weight: copying a param with shape "
-                                           r"\(3, 4\) from checkpoint, the shape in current model is \(2, 4\)"):
+                                           r"tinynn.Size\(\[3, 4\]\) from checkpoint, the shape in current model is "
+                                           r"tinynn.Size\(\[2, 4\]\)"):
         Net().load_state_dict(wrong)
     with pytest.raises(RuntimeError, match="Error\\(s\\) in loading state_dict for Net"):
         Net().load_state_dict(missing)

@@ -16,6 +16,8 @@ import tinynn.optim as optim
 from tinynn.autograd import Function
 from tinynn.models import BasicBlock, Bottleneck, ResNet, resnet18, resnet34, resnet50
 
+from opcheck import graph_nodes, holds_no_arrays
+
 EXAMPLES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "examples")
 
 
@@ -138,20 +140,11 @@ def test_training_step_on_device(device):
 
 # ------------------------------------------------------------------ the backward engine
 
-def graph_functions(root):
-    seen, stack = {id(root): root}, [root]
-    while stack:
-        for edge in stack.pop()._edges:
-            if isinstance(edge, Function) and id(edge) not in seen:
-                seen[id(edge)] = edge
-                stack.append(edge)
-    return list(seen.values())
-
 
 def test_resnet50_backward_without_recursion():
     model = resnet50(width=2)
     loss = F.cross_entropy(model(tinynn.randn(2, 1, 16, 16)), tinynn.tensor([3, 7]))
-    nodes = graph_functions(loss.grad_fn)
+    nodes = graph_nodes(loss.grad_fn)
     assert len(nodes) > 170     # 53 convolutions, 53 batch norms, 49 relus, 16 adds, ...
     # Allow far fewer Python frames than the graph is deep: a recursive walk would fail.
     limit = sys.getrecursionlimit()
@@ -162,8 +155,7 @@ def test_resnet50_backward_without_recursion():
         sys.setrecursionlimit(limit)
     assert all(p.grad is not None for p in model.parameters())
     # Every node dropped its saved arrays once used.
-    keep = set(Function._KEEP)
-    assert all(fn._freed and set(fn.__dict__) <= keep for fn in nodes)
+    assert all(holds_no_arrays(fn) for fn in nodes)
 
 
 def live_functions():

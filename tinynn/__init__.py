@@ -1,23 +1,36 @@
 """tinynn: a small deep-learning library on NumPy, with an optional CuPy backend.
 
 The public names mirror PyTorch's: ``tinynn.tensor``, ``tinynn.nn``, ``tinynn.optim``...
+Each op family in ``tinynn/ops/`` gives its functions to this namespace (``tinynn.topk``)
+and, as methods, to ``Tensor`` (``x.topk``).
 """
-from . import autograd, backend, cuda
-from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from . import backend, cuda
 from .backend import Device as device, Generator, manual_seed
-from .creation import (arange, as_tensor, empty, eye, from_numpy, full, full_like, linspace, ones,
-                       ones_like, rand, rand_like, randint, randn, randn_like, randperm, tensor,
-                       zeros, zeros_like)
-from .dtypes import (bool, double, float, float16, float32, float64, get_default_dtype, half, int,
-                     int8, int16, int32, int64, long, short, uint8)
-from .functions import (abs, allclose, argmax, argmin, cat, clamp, concat, equal, exp, flatten,
-                        is_tensor, log, log_softmax, matmul, max, maximum, mean, min, minimum, mm,
-                        numel, permute, relu, reshape, sigmoid, softmax, sqrt, squeeze, stack, sum,
-                        tanh, transpose, unsqueeze, where)
+from .grad_mode import (enable_grad, inference_mode, is_grad_enabled, is_inference_mode_enabled,
+                        no_grad, set_grad_enabled)
+from .dtypes import (bool, cdouble, cfloat, complex64, complex128, double, dtype, float,
+                     float16, float32, float64, get_default_dtype, half, int, int8, int16, int32,
+                     int64, long, set_default_dtype, short, uint8)
+from .tensor import Size, Tensor
+from . import autograd
+from .ops.conversion import *      # noqa: F401,F403  to, float, type, clone, ...
+from .ops.arithmetic import *      # noqa: F401,F403  add, sub, mul, div, pow, ...
+from .ops.comparison import *      # noqa: F401,F403  eq, lt, allclose, logical_and, ...
+from .ops.pointwise import *       # noqa: F401,F403  exp, log, sqrt, abs, clamp, ...
+from .ops.activation import *      # noqa: F401,F403  relu, sigmoid, tanh, softmax, ...
+from .ops.indexing import *        # noqa: F401,F403  where, gather, scatter, ...
+from .ops.reduction import *       # noqa: F401,F403  sum, mean, max, min, argmax, ...
+from .ops.statistics import *      # noqa: F401,F403  std, var, median, norm, ...
+from .ops.selection import *       # noqa: F401,F403  sort, topk, unique, ...
+from .ops.shape import *           # noqa: F401,F403  reshape, flatten, cat, stack, ...
+from .ops.rearrange import *       # noqa: F401,F403  split, chunk, repeat, flip, roll, ...
+from .ops.linalg import *          # noqa: F401,F403  matmul, mm, einsum, ...
+from .creation import (arange, as_tensor, empty, empty_like, eye, from_numpy, full, full_like,
+                       is_tensor, linspace, numel, ones, ones_like, rand, rand_like, randint,
+                       randn, randn_like, randperm, tensor, zeros, zeros_like)
 from .graph import to_dot
 from .serialization import load, save
 from .summary import summary
-from .tensor import Tensor
 
 __version__ = "0.1.0"
 

@@ -2,7 +2,8 @@
 import numpy
 
 from . import backend, dtypes
-from .tensor import Tensor, as_array, _shape_args
+from .checks import shape_args
+from .tensor import Tensor, as_array
 
 __all__ = ["tensor", "as_tensor", "from_numpy", "zeros", "ones", "full", "empty", "zeros_like",
            "ones_like", "full_like", "arange", "linspace", "eye", "randn", "rand", "randint",
@@ -45,7 +46,7 @@ def _filled(shape, value, dtype, device, requires_grad):
     dev = _device(device)
     if dtype is None:
         dtype = dtypes.result_dtype(value) if not isinstance(value, float) else dtypes.get_default_dtype()
-    array = dev.xp.full(_shape_args(shape), value, dtype=numpy.dtype(dtype))
+    array = dev.xp.full(shape_args(shape), value, dtype=numpy.dtype(dtype))
     return Tensor(array, requires_grad=requires_grad)
 
 
@@ -103,13 +104,13 @@ def eye(n, m=None, dtype=None, device=None, requires_grad=False):
 
 def randn(*shape, dtype=None, device=None, requires_grad=False, generator=None):
     """Standard normal samples (reproducible under ``tinynn.manual_seed``)."""
-    array = backend.random_normal(_shape_args(shape), _float_dtype(dtype), _device(device), generator)
+    array = backend.random_normal(shape_args(shape), _float_dtype(dtype), _device(device), generator)
     return Tensor(array, requires_grad=requires_grad)
 
 
 def rand(*shape, dtype=None, device=None, requires_grad=False, generator=None):
     """Uniform samples in [0, 1)."""
-    array = backend.random_uniform(_shape_args(shape), _float_dtype(dtype), _device(device), generator)
+    array = backend.random_uniform(shape_args(shape), _float_dtype(dtype), _device(device), generator)
     return Tensor(array, requires_grad=requires_grad)
 
 
@@ -136,3 +137,15 @@ def randperm(n, dtype=None, device=None, generator=None):
     """A random permutation of 0..n-1."""
     array = (generator or backend.default_generator).permutation(n).astype(dtype or numpy.int64)
     return Tensor(backend.to_device(array, _device(device)))
+
+
+def empty_like(t, dtype=None, device=None, requires_grad=False):
+    return zeros_like(t, dtype=dtype, device=device, requires_grad=requires_grad)
+
+
+def is_tensor(obj):
+    return isinstance(obj, Tensor)
+
+
+def numel(input):
+    return input.numel()

@@ -5,7 +5,7 @@
 
 Needs no Graphviz install to build the text; only rendering it does.
 """
-from .autograd import Function
+from .engine import Node
 
 __all__ = ["to_dot"]
 
@@ -23,7 +23,7 @@ def to_dot(output, params=None):
     def node_id(obj):
         if id(obj) not in ids:
             ids[id(obj)] = f"n{len(ids)}"
-            if isinstance(obj, Function):
+            if isinstance(obj, Node):
                 lines.append(f'  {ids[id(obj)]} [label="{obj.name}", shape=box];')
             else:
                 label = names.get(id(obj), "leaf")
@@ -46,7 +46,7 @@ def to_dot(output, params=None):
                 if edge is None:
                     continue
                 lines.append(f"  {node_id(edge)} -> {node_id(fn)};")
-                if isinstance(edge, Function) and id(edge) not in seen:
+                if isinstance(edge, Node) and id(edge) not in seen:
                     seen.add(id(edge))
                     stack.append(edge)
     lines.append("}")

@@ -6,7 +6,7 @@ like the lecture's ``[64, 1, 28, 28] -> [64, 10, 24, 24] -> ... -> [64, 10]``.
 """
 import re
 
-from . import autograd
+from .autograd.function import op_observers
 from .autograd import no_grad
 from .creation import randn
 
@@ -88,13 +88,13 @@ def summary(model, input_size, dtype=None, device=None):
         handles.append(module.register_forward_pre_hook(enter))
         handles.append(module.register_forward_hook(leave))
     modes = {id(m): m.training for m in model.modules()}
-    autograd._op_observers.append(observe)
+    op_observers.append(observe)
     try:
         model.eval()
         with no_grad():
             model(*inputs)
     finally:
-        autograd._op_observers.remove(observe)
+        op_observers.remove(observe)
         for handle in handles:
             handle.remove()
         for m in model.modules():

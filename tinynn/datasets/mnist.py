@@ -12,7 +12,7 @@ import os
 
 import numpy as np
 
-from ..functions import stack
+from ..ops.shape import stack
 from ..tensor import Tensor
 from ..utils.data import Dataset
 from .download import (DownloadError, FASHION_MNIST_MIRRORS, FASHION_MNIST_RESOURCES,

@@ -67,7 +67,7 @@ class _BatchNorm(Module):
     def _check_input(self, input):
         if input.ndim not in self._ranks:
             raise ValueError(f"{self._name()}: expected {self._rank_text} input (got "
-                             f"{input.ndim}D input {input.shape})")
+                             f"{input.ndim}D input {tuple(input.shape)})")
         if input.shape[1] != self.num_features:
             raise RuntimeError(f"{self._name()}: expected {self.num_features} channels, got "
                                f"{input.shape[1]} channels in input of shape {input.shape}")

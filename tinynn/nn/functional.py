@@ -2,11 +2,13 @@
 import warnings
 
 from .. import backend, dtypes
-from ..ops import activation, loss as loss_ops, matmul as mm
+from ..ops import activation, linalg, loss as loss_ops
+from ..ops.conversion import cast
 from ..ops.batchnorm import batch_norm
 from ..ops.conv import conv2d
 from ..ops.pooling import adaptive_avg_pool2d, adaptive_max_pool2d, avg_pool2d, max_pool2d
-from ..tensor import Tensor, _normalize_dim
+from ..checks import normalize_dim
+from ..tensor import Tensor
 
 __all__ = ["linear", "conv2d", "max_pool2d", "avg_pool2d", "adaptive_max_pool2d",
            "adaptive_avg_pool2d", "batch_norm", "relu", "sigmoid", "tanh", "softmax", "log_softmax", "dropout",
@@ -24,9 +26,7 @@ def linear(input, weight, bias=None):
     if input.dtype != weight.dtype:
         raise RuntimeError(f"mat1 and mat2 must have the same dtype, but got {input.dtype} and "
                            f"{weight.dtype} (convert the input with .float() or the model with .double())")
-    if bias is None:
-        return mm.Linear.apply(input, weight)
-    return mm.Linear.apply(input, weight, bias)
+    return linalg.Linear.apply(input, weight, bias)
 
 
 def relu(input, inplace=False):
@@ -89,8 +89,8 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
     unbatched = input.ndim == 1
     if unbatched:
         input, target = input.unsqueeze(0), target.unsqueeze(0)
-    extra = () if weight is None else (weight._cast(input.dtype),)
-    out = loss_ops.NLLLoss.apply(input, *extra, target=target.array, ignore_index=ignore_index,
+    weight = None if weight is None else cast(weight, input.dtype)
+    out = loss_ops.NLLLoss.apply(input, weight, target=target.array, ignore_index=ignore_index,
                                  reduction=reduction)
     return out.squeeze(0) if unbatched and reduction == "none" else out
 
@@ -148,13 +148,13 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
     # PyTorch's label smoothing: mix the NLL with the (weighted) mean over all classes.
     w_shape = [1] * input.ndim
     w_shape[class_dim] = classes
-    smooth = -(logp * weight._cast(logp.dtype).reshape(w_shape)).sum(class_dim) if weight is not None \
+    smooth = -(logp * cast(weight, logp.dtype).reshape(w_shape)).sum(class_dim) if weight is not None \
         else -logp.sum(class_dim)
     keep = Tensor(target.array != ignore_index)
     smooth = smooth * keep
     if reduction == "mean":
         if weight is not None:
-            denominator = (weight._cast(logp.dtype)[target.array[keep.array]]).sum()
+            denominator = (cast(weight, logp.dtype)[target.array[keep.array]]).sum()
         else:
             denominator = keep.sum()
         smooth = smooth.sum() / denominator
@@ -169,14 +169,14 @@ def _cross_entropy_probabilities(logp, target, weight, reduction, label_smoothin
                            f"shape {logp.shape}, got {target.shape}")
     class_dim = _class_dim(logp)
     classes = logp.shape[class_dim]
-    target = target._cast(logp.dtype)
+    target = cast(target, logp.dtype)
     if label_smoothing > 0:
         target = target * (1 - label_smoothing) + label_smoothing / classes
     terms = logp * target
     if weight is not None:
         w_shape = [1] * logp.ndim
         w_shape[class_dim] = classes
-        terms = terms * weight._cast(logp.dtype).reshape(w_shape)
+        terms = terms * cast(weight, logp.dtype).reshape(w_shape)
     if reduction == "none":
         return -terms.sum(class_dim)
     if reduction == "sum":

@@ -6,7 +6,8 @@ import numpy
 
 from .. import backend
 from ..autograd import no_grad
-from ..tensor import Tensor, parse_to_args
+from ..ops.conversion import parse_to_args
+from ..tensor import Size, Tensor
 from .parameter import Parameter
 
 __all__ = ["Module"]
@@ -323,7 +324,7 @@ class Module:
                 continue
             if tuple(array.shape) != target.shape:
                 errors.append(f"size mismatch for {key}: copying a param with shape "
-                              f"{tuple(array.shape)} from checkpoint, the shape in current "
+                              f"{Size(array.shape)} from checkpoint, the shape in current "
                               f"model is {target.shape}.")
                 continue
             with no_grad():

@@ -44,11 +44,9 @@ class BatchNorm(Function):
     (keeping ``xhat`` instead doubled the forward time in the ResNet profile).
     """
 
-    def forward(self, x, *affine, has_weight, has_bias, training, running_mean, running_var,
-                momentum, eps):
+    def forward(self, x, weight, bias, *, training, running_mean, running_var, momentum, eps):
         xp = get_array_module(x)
-        weight = affine[0] if has_weight else None
-        bias = affine[-1] if has_bias else None
+        has_weight, has_bias = weight is not None, bias is not None
         ndim, m = x.ndim, x.size // x.shape[1]
         if training:
             mean = x.mean(axis=_channel_axes(ndim))
@@ -62,8 +60,8 @@ class BatchNorm(Function):
             var = running_var.astype(x.dtype, copy=False)
         inv_std = (1 / xp.sqrt(var + eps)).astype(x.dtype, copy=False)
         scale = inv_std * weight if has_weight else inv_std          # gamma / std
-        self.x, self.mean, self.inv_std, self.scale = x, mean, inv_std, scale
-        self.training, self.m, self.has_weight, self.has_bias = training, m, has_weight, has_bias
+        self.save_for_backward(x, mean, inv_std, scale)
+        self.training, self.m = training, m
         if training:
             out = centred
             out *= _per_channel(scale, ndim)
@@ -82,13 +80,13 @@ class BatchNorm(Function):
         xp = get_array_module(grad)
         ndim, axes = grad.ndim, _channel_axes(grad.ndim)
         needs = self.needs_input_grad
-        needs_weight = self.has_weight and needs[1]
-        needs_bias = self.has_bias and needs[-1]
-        inv_std, m = self.inv_std, self.m
+        needs_weight, needs_bias = needs[1], needs[2]
+        x, mean, inv_std, scale = self.saved_arrays
+        m = self.m
         gx = gweight = gbias = None
         if self.training or needs_weight:
             # sum(g * xhat) with xhat = (x - mean) * inv_std, from one centred array.
-            centred = self.x - _per_channel(self.mean, ndim)
+            centred = x - _per_channel(mean, ndim)
             sum_g_xhat = _sum_of_products(grad, centred) * inv_std   # = dL/dweight
         sum_g = grad.sum(axis=axes) if self.training or needs_bias else None  # = dL/dbias
         if needs[0] and self.training:
@@ -98,15 +96,14 @@ class BatchNorm(Function):
             gx *= _per_channel(sum_g_xhat * inv_std / m, ndim)
             xp.subtract(grad, gx, out=gx)
             gx -= _per_channel(sum_g / m, ndim)
-            gx *= _per_channel(self.scale, ndim)
+            gx *= _per_channel(scale, ndim)
         elif needs[0]:
-            gx = grad * _per_channel(self.scale, ndim)   # eval: an affine map per channel
+            gx = grad * _per_channel(scale, ndim)   # eval: an affine map per channel
         if needs_weight:
             gweight = sum_g_xhat.astype(grad.dtype, copy=False)
         if needs_bias:
             gbias = sum_g.astype(grad.dtype, copy=False)
-        grads = (gx,) + ((gweight,) if self.has_weight else ()) + ((gbias,) if self.has_bias else ())
-        return grads if len(grads) > 1 else gx
+        return gx, gweight, gbias
 
 
 def _update_running(running_mean, running_var, mean, var, m, momentum):
@@ -132,10 +129,8 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     weight and bias (C,) are the optional affine scale and shift. Returns input's shape.
     """
     _check_batch_norm_args(input, running_mean, running_var, weight, bias, training)
-    affine = tuple(t for t in (weight, bias) if t is not None)
     return BatchNorm.apply(
-        input, *affine, has_weight=weight is not None, has_bias=bias is not None,
-        training=bool(training),
+        input, weight, bias, training=bool(training),
         running_mean=None if running_mean is None else running_mean.array,
         running_var=None if running_var is None else running_var.array,
         momentum=momentum, eps=eps)
@@ -144,7 +139,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
 def _check_batch_norm_args(input, running_mean, running_var, weight, bias, training):
     if input.ndim < 2:
         raise ValueError(f"batch_norm: expected an input of shape (N, C) or (N, C, *), got "
-                         f"{input.ndim}D input {input.shape}")
+                         f"{input.ndim}D input {tuple(input.shape)}")
     if input.dtype.kind != "f":
         raise RuntimeError(f"batch_norm: expected a floating-point input, got {input.dtype}")
     channels = input.shape[1]

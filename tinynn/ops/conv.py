@@ -23,7 +23,7 @@ class Conv2d(Function):
     ``conv_kernels`` for why arrays stay batch-last in memory.
     """
 
-    def forward(self, x, weight, *bias, stride, padding, dilation, groups):
+    def forward(self, x, weight, bias, *, stride, padding, dilation, groups):
         """padding = (top, bottom, left, right); stride and dilation are (h, w) pairs."""
         unbatched = x.ndim == 3
         x = x[None] if unbatched else x
@@ -37,9 +37,10 @@ class Conv2d(Function):
         # Groups see disjoint channel blocks: a batched matmul, (G, F/G, .) @ (G, ., OH*OW*N).
         w3 = weight.reshape(groups, f // groups, -1)
         out = (w3 @ cols.reshape(groups, w3.shape[2], -1)).reshape(f, -1)
-        if bias:
-            out += bias[0][:, None]  # out is a fresh array: add in place
-        self.cols, self.w3, self.weight_shape, self.unbatched = cols, w3, weight.shape, unbatched
+        if bias is not None:
+            out += bias[:, None]  # out is a fresh array: add in place
+        self.save_for_backward(cols, w3)
+        self.weight_shape, self.unbatched = weight.shape, unbatched
         self.x_shape, self.padded_shape = x.shape, x_padded.shape
         self.geometry = ((kh, kw), stride, dilation, out_size, (top, left))
         out = out.reshape(f, out_size[0], out_size[1], n).transpose(3, 0, 1, 2)
@@ -47,7 +48,7 @@ class Conv2d(Function):
 
     def backward(self, grad):
         kernel, stride, dilation, out_size, (top, left) = self.geometry
-        w3 = self.w3
+        cols, w3 = self.saved_arrays
         groups, fg, ckk = w3.shape
         if self.unbatched:
             grad = grad[None]
@@ -61,13 +62,11 @@ class Conv2d(Function):
             gx = crop(gx, top, left, *self.x_shape[2:])
             gx = gx[0] if self.unbatched else gx
         if needs[1]:
-            cols = self.cols.reshape(groups, ckk, -1)
+            cols = cols.reshape(groups, ckk, -1)
             # (cols @ g.T).T runs faster than g @ cols.T for these long, thin products.
             gw = (cols @ g.transpose(0, 2, 1)).transpose(0, 2, 1).reshape(self.weight_shape)
-        if len(needs) == 3:
-            gb = g.sum(axis=2).reshape(-1) if needs[2] else None
-            return gx, gw, gb
-        return gx, gw
+        gb = g.sum(axis=2).reshape(-1) if needs[2] else None
+        return gx, gw, gb
 
 
 # ---------------------------------------------------------------------------- argument checks
@@ -148,6 +147,4 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, 
     padding = conv2d_padding(padding, tuple(weight.shape[-2:]), stride, dilation, _name)
     _check_shapes(input, weight, bias, groups, padding, dilation, _name)
     params = dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
-    if bias is None:
-        return Conv2d.apply(input, weight, **params)
     return Conv2d.apply(input, weight, bias, **params)

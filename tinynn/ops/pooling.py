@@ -58,17 +58,19 @@ class MaxPool2d(_WindowPool):
         """``indices``: a list that receives PyTorch's flat int64 indices (Functions return one array)."""
         xp = get_array_module(x)
         win = self._windows(x, kernel_size, stride, padding, dilation, ceil_mode, _lowest(x.dtype, xp))
-        out, self.arg = max_over_windows(win)
+        out, arg = max_over_windows(win)
+        self.save_for_backward(arg)
         self.geometry = (kernel_size, stride, padding, dilation)
         if indices is not None:
-            flat = argmax_to_flat_index(self.arg, self.in_size, kernel_size, stride, padding, dilation)
+            flat = argmax_to_flat_index(arg, self.in_size, kernel_size, stride, padding, dilation)
             indices.append(self._result(flat))
         return self._result(out)
 
     def backward(self, grad):
         kernel, stride, padding, dilation = self.geometry
         grad = grad[None] if self.unbatched else grad
-        gx = route_to_argmax(grad, self.arg, self.padded_shape, self.order, kernel, stride, dilation)
+        arg, = self.saved_arrays
+        gx = route_to_argmax(grad, arg, self.padded_shape, self.order, kernel, stride, dilation)
         return self._input_grad(gx, padding)
 
 
@@ -81,19 +83,21 @@ class AvgPool2d(_WindowPool):
         win = self._windows(x, kernel_size, stride, padding, (1, 1), ceil_mode, 0)
         out_size = win.shape[-2:]
         if divisor_override:
-            self.divisor = x.dtype.type(divisor_override)
+            divisor = x.dtype.type(divisor_override)
         else:
-            self.divisor = avg_pool_divisor(self.in_size, kernel_size, stride, padding, out_size,
+            divisor = avg_pool_divisor(self.in_size, kernel_size, stride, padding, out_size,
                                             count_include_pad, xp, x.dtype)
         self.geometry = (kernel_size, stride, padding)
+        self.save_for_backward(divisor)
         out = sum_over_windows(win)
-        out /= self.divisor
+        out /= divisor
         return self._result(out)
 
     def backward(self, grad):
         kernel, stride, padding = self.geometry
         grad = grad[None] if self.unbatched else grad
-        gx = spread_over_windows(grad / self.divisor, self.padded_shape, self.order, kernel, stride)
+        divisor, = self.saved_arrays
+        gx = spread_over_windows(grad / divisor, self.padded_shape, self.order, kernel, stride)
         return self._input_grad(gx, padding)
 
 
@@ -114,9 +118,10 @@ class AdaptiveMaxPool2d(Function):
         win = x[:, :, rows.T[:, None, :, None], cols.T[None, :, None, :]]   # (N, C, KH, KW, OH, OW)
         out, arg = max_over_windows(win)
         i, j = xp.divmod(arg.astype("int64"), cols.shape[1])
-        self.flat = rows[xp.arange(output_size[0])[:, None], i] * w + cols[xp.arange(output_size[1]), j]
+        flat = rows[xp.arange(output_size[0])[:, None], i] * w + cols[xp.arange(output_size[1]), j]
+        self.save_for_backward(flat)
         if indices is not None:
-            indices.append(self.flat[0] if self.unbatched else self.flat)
+            indices.append(flat[0] if self.unbatched else flat)
         out = xp.ascontiguousarray(out)
         return out[0] if self.unbatched else out
 
@@ -126,7 +131,8 @@ class AdaptiveMaxPool2d(Function):
         grad = grad[None] if self.unbatched else grad
         gx = xp.zeros(n * c * h * w, dtype=grad.dtype)
         planes = xp.arange(n * c, dtype="int64").reshape(n, c, 1, 1) * (h * w)
-        scatter_add(gx, (planes + self.flat).ravel(), grad.ravel())
+        flat, = self.saved_arrays
+        scatter_add(gx, (planes + flat).ravel(), grad.ravel())
         gx = gx.reshape(self.shape)
         return gx[0] if self.unbatched else gx
 
@@ -141,11 +147,13 @@ class AdaptiveAvgPool2d(Function):
     def forward(self, x, *, output_size):
         xp = get_array_module(x)
         h, w = x.shape[-2:]
-        self.p_h, self.p_w = (_bin_averager(size, o, xp, x.dtype) for size, o in zip((h, w), output_size))
-        return self.p_h @ x @ self.p_w.T
+        p_h, p_w = (_bin_averager(size, o, xp, x.dtype) for size, o in zip((h, w), output_size))
+        self.save_for_backward(p_h, p_w)
+        return p_h @ x @ p_w.T
 
     def backward(self, grad):
-        return self.p_h.T @ grad @ self.p_w
+        p_h, p_w = self.saved_arrays
+        return p_h.T @ grad @ p_w
 
 
 def _bin_members(size, out, xp):

@@ -1,9 +1,26 @@
-"""Reductions: sum, mean, max/min over everything or along dims."""
+"""Reductions: sum, mean, max/min (over everything or along a dim), argmax/argmin."""
+import builtins
+import collections
+
+import numpy
+
+from .. import dtypes
 from ..autograd import Function
 from ..backend import get_array_module
+from ..checks import accepts_axis, normalize_dim
+from ..tensor import Tensor, register_methods
+from .arithmetic import maximum, minimum
+from .conversion import cast
+from .indexing import TakeAlongDim
+
+__all__ = ["sum", "mean", "max", "min", "argmax", "argmin", "all", "any"]
+
+# max(dim) / min(dim) return (values, indices) under these names, as PyTorch does.
+MaxResult = collections.namedtuple("max", ["values", "indices"])
+MinResult = collections.namedtuple("min", ["values", "indices"])
 
 
-def _expand_back(grad, shape, axis, keepdims):
+def expand_back(grad, shape, axis, keepdims):
     """Give a reduced gradient its reduced axes back so it broadcasts against ``shape``."""
     if axis is None:
         return grad.reshape((1,) * len(shape))
@@ -13,6 +30,14 @@ def _expand_back(grad, shape, axis, keepdims):
     return grad
 
 
+def reduced_axes(input, dim):
+    """``dim`` (None, an int or a tuple) as a tuple of non-negative axes, or None for all."""
+    if dim is None or input.ndim == 0:
+        return None
+    axes = normalize_dim(dim, input.ndim)
+    return axes if isinstance(axes, tuple) else (axes,)
+
+
 class Sum(Function):
     def forward(self, x, *, axis=None, keepdims=False):
         self.shape, self.axis, self.keepdims = x.shape, axis, keepdims
@@ -20,7 +45,7 @@ class Sum(Function):
 
     def backward(self, grad):
         xp = get_array_module(grad)
-        g = _expand_back(grad, self.shape, self.axis, self.keepdims)
+        g = expand_back(grad, self.shape, self.axis, self.keepdims)
         return xp.broadcast_to(g, self.shape).copy()  # a writable array of its own
 
 
@@ -28,12 +53,12 @@ class Mean(Function):
     def forward(self, x, *, axis=None, keepdims=False):
         self.shape, self.axis, self.keepdims = x.shape, axis, keepdims
         out = x.mean(axis=axis, keepdims=keepdims)
-        self.count = max(x.size // max(out.size, 1), 1) if x.size else 1
+        self.count = builtins.max(x.size // builtins.max(out.size, 1), 1) if x.size else 1
         return out.astype(x.dtype, copy=False)
 
     def backward(self, grad):
         xp = get_array_module(grad)
-        g = _expand_back(grad, self.shape, self.axis, self.keepdims) / grad.dtype.type(self.count)
+        g = expand_back(grad, self.shape, self.axis, self.keepdims) / grad.dtype.type(self.count)
         return xp.broadcast_to(g, self.shape).astype(grad.dtype)
 
 
@@ -41,28 +66,102 @@ class MaxAll(Function):
     """Max (or min) over all elements; ties share the gradient evenly, as PyTorch."""
 
     def forward(self, x, *, largest=True):
-        self.x = x
-        self.out = x.max() if largest else x.min()
-        return self.out
+        out = x.max() if largest else x.min()
+        self.save_for_backward(x, out)
+        return out
 
     def backward(self, grad):
-        winners = (self.x == self.out)
+        x, out = self.saved_arrays
+        winners = (x == out)
         return (winners * (grad / winners.sum())).astype(grad.dtype, copy=False)
 
 
-class TakeAlongDim(Function):
-    """``take_along_axis(x, indices, dim)``: gathers one value per index (used by max(dim)).
+@accepts_axis
+def sum(input, dim=None, keepdim=False, *, dtype=None):
+    """The sum over ``dim`` (an int, a tuple, or None for everything); bool and integer
+    tensors sum to int64, as in PyTorch."""
+    x = cast(input, dtype) if dtype is not None else input
+    if x.dtype.kind in "bui" and dtype is None:
+        x = cast(x, dtypes.int64)
+    return Sum.apply(x, axis=reduced_axes(x, dim), keepdims=keepdim)
 
-    The indices along ``dim`` are distinct per slice, so backward can assign, not add.
-    """
 
-    def forward(self, x, *, indices, dim):
-        xp = get_array_module(x)
-        self.shape, self.indices, self.dim = x.shape, indices, dim
-        return xp.take_along_axis(x, indices, axis=dim)
+@accepts_axis
+def mean(input, dim=None, keepdim=False, *, dtype=None):
+    x = cast(input, dtype) if dtype is not None else input
+    if x.dtype.kind not in "fc":
+        raise RuntimeError(f"mean(): could not infer output dtype. Input dtype must be either "
+                           f"a floating point or complex dtype. Got: {x.dtype}")
+    return Mean.apply(x, axis=reduced_axes(x, dim), keepdims=keepdim)
 
-    def backward(self, grad):
-        xp = get_array_module(grad)
-        gx = xp.zeros(self.shape, dtype=grad.dtype)
-        xp.put_along_axis(gx, self.indices, grad, axis=self.dim)
-        return gx
+
+def _extreme(input, dim, keepdim, largest):
+    result = MaxResult if largest else MinResult
+    if dim is None:
+        if input.numel() == 0:
+            raise RuntimeError(f"{'max' if largest else 'min'}(): Expected reduction dim to be "
+                               f"specified for input.numel() == 0.")
+        return MaxAll.apply(input, largest=largest)
+    axis = normalize_dim(dim, input.ndim)
+    if input.ndim == 0:
+        return result(input, Tensor(input.array.astype(numpy.int64) * 0))
+    xp = get_array_module(input.array)
+    # argmax returns the first extreme, so the gradient goes to that one element.
+    index = (xp.argmax if largest else xp.argmin)(input.array, axis=axis)
+    index = xp.expand_dims(index, axis)
+    values = TakeAlongDim.apply(input, indices=index, dim=axis)
+    if not keepdim:
+        values, index = values.squeeze(axis), index.squeeze(axis)
+    return result(values, Tensor(index.astype(numpy.int64)))
+
+
+@accepts_axis
+def max(input, dim=None, keepdim=False):
+    """The largest element; with ``dim``, ``(values, indices)`` along it; with a tensor as
+    second argument, the elementwise maximum."""
+    if isinstance(dim, Tensor):
+        return maximum(input, dim)
+    return _extreme(input, dim, keepdim, largest=True)
+
+
+@accepts_axis
+def min(input, dim=None, keepdim=False):
+    if isinstance(dim, Tensor):
+        return minimum(input, dim)
+    return _extreme(input, dim, keepdim, largest=False)
+
+
+def _arg(input, dim, keepdim, largest):
+    xp = get_array_module(input.array)
+    find = xp.argmax if largest else xp.argmin
+    if dim is None:
+        index = find(input.array.reshape(-1))
+        return Tensor(index.reshape((1,) * input.ndim if keepdim else ()).astype(numpy.int64))
+    axis = normalize_dim(dim, input.ndim)
+    index = find(input.array, axis=axis) if input.ndim else input.array.astype(numpy.int64) * 0
+    if keepdim and input.ndim:
+        index = xp.expand_dims(index, axis)
+    return Tensor(index.astype(numpy.int64))
+
+
+@accepts_axis
+def argmax(input, dim=None, keepdim=False):
+    """The index of the first largest element (of the flattened tensor when ``dim`` is None)."""
+    return _arg(input, dim, keepdim, largest=True)
+
+
+@accepts_axis
+def argmin(input, dim=None, keepdim=False):
+    return _arg(input, dim, keepdim, largest=False)
+
+
+def all(input):
+    """True when every element is nonzero, as a bool tensor."""
+    return Tensor(get_array_module(input.array).asarray(input.array.all()))
+
+
+def any(input):
+    return Tensor(get_array_module(input.array).asarray(input.array.any()))
+
+
+register_methods(sum, mean, max, min, argmax, argmin, all, any)

@@ -25,7 +25,7 @@ import warnings
 import numpy as np
 
 from .. import backend
-from ..functions import stack
+from ..ops.shape import stack
 from ..tensor import Tensor
 
 __all__ = ["Dataset", "TensorDataset", "ConcatDataset", "Subset", "random_split",

@@ -1,0 +1,150 @@
+"""The recorded graph and the backward engine.
+
+Every differentiable op that runs while gradients are needed leaves a ``Node`` behind: the
+output tensor's ``grad_fn``. A node knows the nodes (or leaf tensors) its inputs came from
+(its edges) and the arrays its backward needs, which it keeps only until backward has used
+them. ``backward`` visits the nodes in reverse topological order, sums the gradients that
+reach each node from every path, and hands each node's input gradients down its edges.
+"""
+from .grad_mode import no_grad
+
+__all__ = ["Node", "run_backward"]
+
+FREED_GRAPH = ("Trying to backward through the graph a second time (or directly access saved "
+               "tensors after they have already been freed). Saved intermediate values of the "
+               "graph are freed when you call .backward(). Specify retain_graph=True if you "
+               "need to backward through the graph a second time.")
+
+
+class Node:
+    """One recorded operation (``Function`` adds how it is run).
+
+    ``needs_input_grad[i]`` says whether input ``i`` wants a gradient; ``_edges[i]`` is the
+    node that made input ``i``, the leaf tensor itself, or None.
+    """
+
+    backward_name = None   # PyTorch's name for the node, when it is not "<ClassName>Backward0"
+    needs_input_grad = ()
+    _edges = ()
+    _saved = ()
+    _freed = False
+    _retained = None       # weakref to a tensor that called retain_grad()
+    _hooks = None          # hooks on the gradient of this node's output
+
+    def save_for_backward(self, *arrays):
+        """Keep these arrays for backward; they are dropped as soon as backward has run."""
+        self._saved = arrays
+
+    @property
+    def saved_arrays(self):
+        if self._freed:
+            raise RuntimeError(FREED_GRAPH)
+        return self._saved
+
+    def backward(self, grad):
+        raise NotImplementedError
+
+    def _free(self):
+        self._saved = None
+        self._freed = True
+
+    @property
+    def name(self):
+        return self.backward_name or type(self).__name__ + "Backward0"
+
+    def __repr__(self):
+        return f"<{self.name}>"
+
+
+def topological_order(roots):
+    """Nodes reachable from ``roots``, each after every node that consumes its output.
+
+    Iterative depth-first search: deep graphs (ResNet-50, long chains) never touch
+    Python's recursion limit.
+    """
+    post_order, seen = [], set()
+    for root in roots:
+        if id(root) in seen:
+            continue
+        seen.add(id(root))
+        stack = [(root, iter(root._edges))]
+        while stack:
+            node, edges = stack[-1]
+            for edge in edges:
+                if isinstance(edge, Node) and id(edge) not in seen:
+                    seen.add(id(edge))
+                    stack.append((edge, iter(edge._edges)))
+                    break
+            else:
+                stack.pop()
+                post_order.append(node)
+    post_order.reverse()
+    return post_order
+
+
+def run_backward(roots, seeds, retain_graph=False, inputs=None, accumulate=True):
+    """Propagate ``seeds`` (arrays, one per root tensor) back through the graph.
+
+    With ``inputs=None`` every leaf's ``.grad`` accumulates its gradient. With ``inputs``
+    (tensors, leaves or not) their gradients are returned in that order (None where no path
+    leads to one), and only they accumulate into ``.grad`` when ``accumulate`` is set.
+    """
+    inputs = list(inputs) if inputs is not None else None
+    slot_of_node, slot_of_leaf = {}, {}
+    for i, t in enumerate(inputs or ()):
+        (slot_of_node if t._grad_fn is not None else slot_of_leaf)[id(t._grad_fn or t)] = i
+    found = [None] * len(inputs or ())
+
+    def collect(slot, grad):
+        found[slot] = grad if found[slot] is None else found[slot] + grad
+
+    def deliver_to_leaf(leaf, grad):
+        grad = leaf._run_hooks(grad)
+        if inputs is None:
+            leaf._accumulate_grad(grad)
+        elif id(leaf) in slot_of_leaf:
+            collect(slot_of_leaf[id(leaf)], grad)
+
+    pending, root_nodes = {}, []   # pending: the summed gradient of each node's output
+    for tensor, seed in zip(roots, seeds):
+        node = tensor._grad_fn
+        if node is None:
+            deliver_to_leaf(tensor, seed)
+            continue
+        pending[id(node)] = seed if id(node) not in pending else pending[id(node)] + seed
+        root_nodes.append(node)
+
+    with no_grad():
+        for node in topological_order(root_nodes):
+            if node._freed:
+                raise RuntimeError(FREED_GRAPH)
+            grad = pending.pop(id(node), None)
+            if grad is None:  # this node's output did not influence the result
+                continue
+            for hook in node._hooks or ():
+                grad = hook(grad)
+            if id(node) in slot_of_node:
+                collect(slot_of_node[id(node)], grad)
+            if inputs is None and node._retained is not None and node._retained() is not None:
+                node._retained()._accumulate_grad(grad)
+            input_grads = node.backward(grad)
+            if not isinstance(input_grads, tuple):
+                input_grads = (input_grads,)
+            for edge, needed, g in zip(node._edges, node.needs_input_grad, input_grads):
+                if not needed or g is None or edge is None:
+                    continue
+                if isinstance(edge, Node):
+                    key = id(edge)
+                    # A node reached by several paths gets the sum (never added in place:
+                    # the first array may be shared with another input).
+                    pending[key] = g if key not in pending else pending[key] + g
+                else:
+                    deliver_to_leaf(edge, g)
+            if not retain_graph:
+                node._free()
+
+    if inputs is not None and accumulate:
+        for t, g in zip(inputs, found):
+            if g is not None:
+                t._accumulate_grad(g)
+    return found

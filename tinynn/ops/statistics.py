@@ -1,0 +1,2 @@
+"""(being written: see issue #8)"""
+__all__ = []
