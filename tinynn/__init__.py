@@ -4,7 +4,7 @@ The public names mirror PyTorch's: ``tinynn.tensor``, ``tinynn.nn``, ``tinynn.op
 Each op family in ``tinynn/ops/`` gives its functions to this namespace (``tinynn.topk``)
 and, as methods, to ``Tensor`` (``x.topk``).
 """
-from . import backend, cuda
+from . import backend
 from .backend import Device as device, Generator, manual_seed
 from .grad_mode import (enable_grad, inference_mode, is_grad_enabled, is_inference_mode_enabled,
                         no_grad, set_grad_enabled)
@@ -25,9 +25,9 @@ from .ops.selection import *       # noqa: F401,F403  sort, topk, unique, ...
 from .ops.shape import *           # noqa: F401,F403  reshape, flatten, cat, stack, ...
 from .ops.rearrange import *       # noqa: F401,F403  split, chunk, repeat, flip, roll, ...
 from .ops.linalg import *          # noqa: F401,F403  matmul, mm, einsum, ...
-from .creation import (arange, as_tensor, empty, empty_like, eye, from_numpy, full, full_like,
-                       is_tensor, linspace, numel, ones, ones_like, rand, rand_like, randint,
-                       randn, randn_like, randperm, tensor, zeros, zeros_like)
+from .ops.random import *          # noqa: F401,F403  normal, bernoulli, multinomial, ...
+from .creation import *            # noqa: F401,F403  tensor, zeros, arange, randn, ...
+from .legacy import *              # noqa: F401,F403  FloatTensor, LongTensor, ...
 from .graph import to_dot
 from .serialization import load, save
 from .summary import summary
@@ -35,4 +35,4 @@ from .summary import summary
 __version__ = "0.1.0"
 
 # Subpackages, so ``tinynn.nn.Linear`` and ``tinynn.utils.data`` work after ``import tinynn``.
-from . import nn, optim, utils  # noqa: E402
+from . import accelerator, backends, cuda, nn, optim, utils  # noqa: E402

@@ -296,6 +296,14 @@ def manual_seed(seed):
     return default_generator
 
 
+def seed_gpu(seed):
+    """Seed the GPU's generator only (now, or when CuPy is first loaded)."""
+    global _seed
+    _seed = int(seed)
+    if _gpu is not None:
+        _gpu.seed(seed)
+
+
 def random_uniform(shape, dtype, dev=CPU, generator=None):
     """Uniform [0, 1) samples of ``dtype`` made directly on ``dev``."""
     dev = Device(dev)

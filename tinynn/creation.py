@@ -6,8 +6,8 @@ from .checks import shape_args
 from .tensor import Tensor, as_array
 
 __all__ = ["tensor", "as_tensor", "from_numpy", "zeros", "ones", "full", "empty", "zeros_like",
-           "ones_like", "full_like", "arange", "linspace", "eye", "randn", "rand", "randint",
-           "randperm", "randn_like", "rand_like"]
+           "ones_like", "full_like", "empty_like", "arange", "linspace", "eye", "randn", "rand",
+           "randint", "randperm", "randn_like", "rand_like", "randint_like", "is_tensor", "numel"]
 
 
 def _device(device):
@@ -114,28 +114,38 @@ def rand(*shape, dtype=None, device=None, requires_grad=False, generator=None):
     return Tensor(array, requires_grad=requires_grad)
 
 
-def randn_like(t, dtype=None, device=None):
-    return randn(t.shape, dtype=dtype or t.dtype, device=device or t.device)
+def randn_like(t, dtype=None, device=None, requires_grad=False):
+    return randn(t.shape, dtype=dtype or t.dtype, device=device or t.device, requires_grad=requires_grad)
 
 
-def rand_like(t, dtype=None, device=None):
-    return rand(t.shape, dtype=dtype or t.dtype, device=device or t.device)
+def rand_like(t, dtype=None, device=None, requires_grad=False):
+    return rand(t.shape, dtype=dtype or t.dtype, device=device or t.device, requires_grad=requires_grad)
 
 
-def randint(low, high=None, size=None, dtype=None, device=None, generator=None):
-    """Integers in [low, high) of the given size (int64 by default)."""
+def randint_like(t, low=0, high=None, *, dtype=None, device=None):
+    return randint(low, high, t.shape, dtype=dtype or t.dtype, device=device or t.device)
+
+
+def randint(low, high=None, size=None, *, dtype=None, device=None, requires_grad=False,
+            generator=None):
+    """Integers in [low, high) of the given size (int64 by default): ``randint(10, (3,))``
+    and ``randint(2, 10, (3,))`` as in PyTorch."""
+    if size is None and isinstance(high, (tuple, list)):
+        low, high, size = 0, low, high
     if high is None:
         low, high = 0, low
     if size is None:
         raise TypeError("randint() missing required argument 'size'")
-    u = (generator or backend.default_generator).uniform(tuple(size), numpy.float64)
-    array = (low + numpy.floor(u * (high - low))).astype(dtype or numpy.int64)
-    return Tensor(backend.to_device(array, _device(device)))
+    if low >= high:
+        raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
+    u = backend.random_uniform(shape_args((size,)), numpy.float64, _device(device), generator)
+    array = (low + _device(device).xp.floor(u * (high - low))).astype(numpy.dtype(dtype or numpy.int64))
+    return Tensor(array, requires_grad=requires_grad)
 
 
-def randperm(n, dtype=None, device=None, generator=None):
+def randperm(n, *, dtype=None, device=None, requires_grad=False, generator=None):
     """A random permutation of 0..n-1."""
-    array = (generator or backend.default_generator).permutation(n).astype(dtype or numpy.int64)
+    array = (generator or backend.default_generator).permutation(n).astype(numpy.dtype(dtype or numpy.int64))
     return Tensor(backend.to_device(array, _device(device)))
 
 
