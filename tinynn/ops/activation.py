@@ -4,6 +4,7 @@ from ..backend import get_array_module
 from ..checks import accepts_axis, normalize_dim
 from ..tensor import register_methods
 from .conversion import as_float, cast
+from .unary import inplace_methods
 
 __all__ = ["relu", "sigmoid", "tanh", "softmax", "log_softmax"]
 
@@ -121,4 +122,4 @@ def log_softmax(input, dim=None, dtype=None):
     return LogSoftmax.apply(input, dim=dim)
 
 
-register_methods(relu, sigmoid, tanh, softmax, log_softmax)
+register_methods(relu, sigmoid, tanh, softmax, log_softmax, **inplace_methods(relu, sigmoid, tanh))
