@@ -14,30 +14,9 @@ import tinynn
 import tinynn.nn.functional as F
 from tinynn.autograd import gradcheck
 
+from opcheck import make_inputs
+
 # ---------------------------------------------------------------------------- inputs
-
-
-def make_array(shape, domain, rng):
-    """Values for one input: 'normal', 'positive' (0.5..2), 'nonzero' (|x| in 0.3..2) or
-    'distinct' (well separated values, so max/min have no near-ties)."""
-    if domain == "normal":
-        return rng.standard_normal(shape)
-    if domain == "positive":
-        return rng.uniform(0.5, 2.0, shape)
-    if domain == "nonzero":
-        return rng.uniform(0.3, 2.0, shape) * rng.choice([-1.0, 1.0], shape)
-    if domain == "distinct":
-        size = int(np.prod(shape))
-        return (rng.permutation(size) * 0.37 - size * 0.15 + rng.uniform(0, 0.05, size)).reshape(shape)
-    raise ValueError(domain)
-
-
-def make_inputs(shapes, domains, dtype, seed=0):
-    rng = np.random.default_rng(seed)
-    if isinstance(domains, str):
-        domains = [domains] * len(shapes)
-    return [tinynn.tensor(make_array(s, d, rng).astype(dtype), requires_grad=True)
-            for s, d in zip(shapes, domains)]
 
 
 MASK = np.array([[True, False, True, True], [False, False, True, False], [True, True, False, True]])

@@ -7,7 +7,7 @@ from ..ops.conversion import cast
 from ..ops.batchnorm import batch_norm
 from ..ops.conv import conv2d
 from ..ops.pooling import adaptive_avg_pool2d, adaptive_max_pool2d, avg_pool2d, max_pool2d
-from ..checks import normalize_dim
+from ..checks import check_same_device, normalize_dim
 from ..tensor import Tensor
 
 __all__ = ["linear", "conv2d", "max_pool2d", "avg_pool2d", "adaptive_max_pool2d",
@@ -98,9 +98,7 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
 def _check_class_target(input, target, weight, ignore_index, name):
     if input.ndim == 0:
         raise ValueError(f"{name}: input must have at least 1 dimension (got a 0-d tensor)")
-    if target.device != input.device:
-        raise RuntimeError(f"Expected all tensors to be on the same device, but found at least two "
-                           f"devices, {input.device} and {target.device}! (in {name}: input and target)")
+    check_same_device(f"{name}: input and target", (input, target))
     if target.dtype.kind not in "iu":
         raise RuntimeError(f"{name}: expected target of integer class indices (int64) but found "
                            f"{target.dtype}; for class probabilities, pass a float target of the "

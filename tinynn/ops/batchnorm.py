@@ -11,6 +11,7 @@ Eval mode uses the running statistics, so it is a fixed affine map per channel.
 """
 from ..autograd import Function
 from ..backend import get_array_module
+from ..checks import check_same_device
 
 __all__ = ["BatchNorm", "batch_norm"]
 
@@ -152,11 +153,8 @@ def _check_batch_norm_args(input, running_mean, running_var, weight, bias, train
             continue
         if tuple(t.shape) != (channels,):
             raise RuntimeError(f"batch_norm: {name} should contain {channels} elements not "
-                               f"{t.numel()} (input of shape {input.shape})")
-        if t.device != input.device:
-            raise RuntimeError(f"Expected all tensors to be on the same device, but found at least "
-                               f"two devices, {input.device} and {t.device}! (batch_norm: input "
-                               f"and {name})")
+                               f"{t.numel()} (input of shape {tuple(input.shape)})")
+        check_same_device(f"batch_norm: input and {name}", (input, t))
         if name in ("weight", "bias") and t.dtype != input.dtype:
             raise RuntimeError(f"batch_norm: input type ({input.dtype}) and {name} type "
                                f"({t.dtype}) should be the same")

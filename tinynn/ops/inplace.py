@@ -11,6 +11,7 @@
 import numpy
 
 from ..backend import get_array_module
+from ..checks import check_same_device
 from ..grad_mode import is_grad_enabled, no_grad
 from ..tensor import Tensor
 
@@ -45,9 +46,7 @@ def inplace_ufunc(tensor, other, ufunc_name, out_of_place):
     if _recording(tensor, (other,)):
         return become(tensor, out_of_place(tensor, other), ufunc_name)
     if isinstance(other, Tensor):
-        if other.device != tensor.device:
-            raise RuntimeError(f"Expected all tensors to be on the same device, but found at least "
-                               f"two devices, {tensor.device} and {other.device}!")
+        check_same_device(ufunc_name, (tensor, other))
         other = other.array
     xp = get_array_module(tensor.array)
     try:
