@@ -308,8 +308,13 @@ def random_uniform(shape, dtype, dev=CPU, generator=None):
     """Uniform [0, 1) samples of ``dtype`` made directly on ``dev``."""
     dev = Device(dev)
     if dev.type == "cpu" or generator is not None:
-        return to_device((generator or default_generator).uniform(shape, dtype), dev)
-    return _require_gpu(dev.index).uniform(shape, dtype, dev.index or 0)
+        out = to_device((generator or default_generator).uniform(shape, dtype), dev)
+    else:
+        out = _require_gpu(dev.index).uniform(shape, dtype, dev.index or 0)
+    if out.dtype == numpy.float16:  # float16 is drawn as float32: rounding must not reach 1.0
+        xp = get_array_module(out)
+        xp.minimum(out, numpy.float16(1 - 2 ** -11), out=out)
+    return out
 
 
 def random_normal(shape, dtype, dev=CPU, generator=None):

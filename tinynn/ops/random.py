@@ -11,11 +11,31 @@ import numbers
 import numpy
 
 from .. import backend, dtypes
+from ..autograd import Function
 from ..checks import shape_args
 from ..tensor import Tensor, register_methods
-from .inplace import check_inplace_allowed
+from .inplace import inplace
 
 __all__ = ["normal", "bernoulli", "multinomial", "poisson"]
+
+
+class Sample(Function):
+    """Random values that depend on no input's value: every input gets a zero gradient.
+
+    PyTorch keeps ``normal(mean, std)`` of a mean that requires grad, and ``h.uniform_()`` of
+    a non-leaf, in the graph this way (their derivative is zero).
+    """
+
+    backward_name = "NormalBackward0"
+
+    def forward(self, *inputs, values):
+        self.shapes = [None if x is None else x.shape for x in inputs]
+        return values
+
+    def backward(self, grad):
+        xp = backend.get_array_module(grad)
+        return tuple(None if shape is None else xp.zeros(shape, dtype=grad.dtype)
+                     for shape in self.shapes)
 
 
 def _uniform(shape, dtype, device, generator=None):
@@ -66,7 +86,7 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=N
     std_a = std.array if isinstance(std, Tensor) else std
     shape = numpy.broadcast_shapes(*(tuple(t.shape) for t in tensors))
     array = _standard_normal(shape, dtype, like.device, generator) * std_a + mean_a
-    return Tensor(array.astype(numpy.dtype(dtype), copy=False))
+    return Sample.apply(*tensors, values=array.astype(numpy.dtype(dtype), copy=False))
 
 
 def _check_probabilities(p, name):
@@ -134,41 +154,56 @@ def poisson(input, generator=None):
 
 # ---------------------------------------------------------------------------- in place
 
-def _fill(tensor, values):
-    check_inplace_allowed(tensor)
-    tensor.array[...] = values.astype(tensor.array.dtype, copy=False)
-    return tensor
+def _fill(tensor, values, name):
+    """Overwrite ``tensor`` with ``values`` under PyTorch's in-place rules (a non-leaf stays
+    in the graph, with a zero gradient for what it held)."""
+    values = values.astype(tensor.array.dtype, copy=False)
+    return inplace(tensor, name, lambda t: Sample.apply(t, values=values))
+
+
+def _bound(bounds, name, default):
+    """``from``/``to`` given by keyword (``x.uniform_(to=3)``): Python reserves ``from``."""
+    return bounds.pop(name, default)
 
 
 def normal_(self, mean=0.0, std=1.0, *, generator=None):
     """Fill with samples of N(mean, std**2)."""
     _check_std(std)
     draws = _standard_normal(self.shape, _sample_dtype(self), self.device, generator)
-    return _fill(self, draws * std + mean)
+    return _fill(self, draws * std + mean, "normal_")
 
 
-def uniform_(self, a=0.0, b=1.0, *, generator=None):
-    """Fill with samples of U(a, b) (PyTorch names them ``from`` and ``to``)."""
+def uniform_(self, *bounds, generator=None, **named):
+    """Fill with samples of U(from, to), by default U(0, 1): ``x.uniform_(-1, 1)``,
+    ``x.uniform_(to=3)``."""
+    a, b = (tuple(bounds) + (0.0, 1.0)[len(bounds):])[:2]
+    a, b = _bound(named, "from", a), _bound(named, "to", b)
+    if named:
+        raise TypeError(f"uniform_() got unexpected keyword arguments {sorted(named)}")
     if a > b:
         raise RuntimeError(f"uniform_ expects to return a [from, to) range, but found from={a} > to={b}")
     draws = _uniform(self.shape, _sample_dtype(self), self.device, generator)
-    return _fill(self, draws * (b - a) + a)
+    return _fill(self, draws * (b - a) + a, "uniform_")
 
 
 def bernoulli_(self, p=0.5, *, generator=None):
     """Fill with 1 (probability ``p``, a number or a tensor) or 0."""
     probs = p.array if isinstance(p, Tensor) else p
     _check_probabilities(probs, "bernoulli_")
-    return _fill(self, _uniform(self.shape, numpy.float64, self.device, generator) < probs)
+    return _fill(self, _uniform(self.shape, numpy.float64, self.device, generator) < probs,
+                 "bernoulli_")
 
 
-def random_(self, *bounds, generator=None):
+def random_(self, *bounds, generator=None, **named):
     """Fill with integers: ``random_(to)`` from [0, to), ``random_(from, to)`` from [from, to);
     no bound: [0, 2**mantissa] for floats (every integer representable), the dtype's range
     for integers."""
     if len(bounds) > 2:
         raise TypeError("random_() takes at most 2 bounds (from, to)")
     low, high = (0, bounds[0]) if len(bounds) == 1 else bounds if bounds else (0, None)
+    low, high = _bound(named, "from", low), _bound(named, "to", high)
+    if named:
+        raise TypeError(f"random_() got unexpected keyword arguments {sorted(named)}")
     if high is None:
         kind = self.array.dtype.kind
         high = (2 ** (numpy.finfo(self.array.dtype).nmant + 1) + 1 if kind == "f" else
@@ -177,7 +212,7 @@ def random_(self, *bounds, generator=None):
         raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
     draws = _uniform(self.shape, numpy.float64, self.device, generator)
     xp = backend.get_array_module(draws)
-    return _fill(self, xp.floor(draws * float(high - low)) + low)
+    return _fill(self, xp.floor(draws * float(high - low)) + low, "random_")
 
 
 def exponential_(self, lambd=1.0, *, generator=None):
@@ -185,13 +220,13 @@ def exponential_(self, lambd=1.0, *, generator=None):
     if lambd <= 0:
         raise RuntimeError(f"exponential_ expects lambda > 0.0, but found lambda={lambd}")
     draws = _uniform(self.shape, numpy.float64, self.device, generator)
-    return _fill(self, -backend.get_array_module(draws).log1p(-draws) / lambd)
+    return _fill(self, -backend.get_array_module(draws).log1p(-draws) / lambd, "exponential_")
 
 
 def log_normal_(self, mean=1.0, std=2.0, *, generator=None):
     """Fill with exp(N(mean, std**2)) samples."""
     draws = _standard_normal(self.shape, numpy.float64, self.device, generator)
-    return _fill(self, backend.get_array_module(draws).exp(draws * std + mean))
+    return _fill(self, backend.get_array_module(draws).exp(draws * std + mean), "log_normal_")
 
 
 def _sample_dtype(tensor):
