@@ -535,7 +535,7 @@ def test_repr_like_pytorch():
     assert repr(tinynn.tensor([1.0], dtype=tinynn.float64)) == "tensor([1.], dtype=tinynn.float64)"
     x = tinynn.tensor([1.0], requires_grad=True)
     assert repr(x * 2) == "tensor([2.], grad_fn=<MulBackward0>)"
-    assert repr(tinynn.tensor([True])) == "tensor([ True])"
+    assert repr(tinynn.tensor([True])) == "tensor([True])"
     assert repr(tinynn.zeros(2, 2)) == "tensor([[0., 0.],\n        [0., 0.]])"
 
 

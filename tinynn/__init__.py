@@ -29,6 +29,7 @@ from .ops.random import *          # noqa: F401,F403  normal, bernoulli, multino
 from .creation import *            # noqa: F401,F403  tensor, zeros, arange, randn, ...
 from .legacy import *              # noqa: F401,F403  FloatTensor, LongTensor, ...
 from .graph import to_dot
+from .printing import set_printoptions
 from .serialization import load, save
 from .summary import summary
 
