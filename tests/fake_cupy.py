@@ -68,6 +68,8 @@ def _wrap(value):
         return FakeGPUArray._from_numpy(numpy.asarray(value))
     if type(value) is tuple:
         return tuple(_wrap(v) for v in value)
+    if isinstance(value, tuple) and hasattr(value, "_fields"):  # numpy.linalg's named results
+        return type(value)(*(_wrap(v) for v in value))
     if type(value) is list:
         return [_wrap(v) for v in value]
     return value

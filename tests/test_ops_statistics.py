@@ -99,17 +99,8 @@ OPS = [
 ]
 
 
-def _xfail_svd_on_fake_cupy(device):
-    # tests/fake_cupy.py returns numpy.linalg.svd's SVDResult (a namedtuple) unwrapped, as
-    # host arrays; real CuPy returns device arrays. Reported; remove once the fake wraps it.
-    if device.type == "cuda" and getattr(tinynn.backend._gpu.xp, "__name__", "") == "fake_cupy":
-        pytest.xfail("fake_cupy leaves numpy.linalg.svd's namedtuple result on the host")
-
-
 @pytest.mark.parametrize("name, fn, shapes, domain", OPS, ids=[e[0] for e in OPS])
 def test_gradcheck(name, fn, shapes, domain, device):
-    if name == "norm_nuc":
-        _xfail_svd_on_fake_cupy(device)
     check_op(fn, shapes, domain, device)
 
 
@@ -341,7 +332,6 @@ def test_norm_values(device):
 
 
 def test_norm_nuclear(device):
-    _xfail_svd_on_fake_cupy(device)
     a = np.random.default_rng(3).standard_normal((4, 3))
     np.testing.assert_allclose(host(tensor(a, device).norm("nuc")), np.linalg.norm(a, "nuc"))
     b = np.random.default_rng(4).standard_normal((2, 4, 3))

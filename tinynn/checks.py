@@ -47,10 +47,12 @@ def accepts_axis(function):
     ``keepdims=``, as PyTorch allows (``x.argmax(axis=1)``)."""
     @functools.wraps(function)
     def wrapper(*args, **kwargs):
-        if "axis" in kwargs:
-            kwargs["dim"] = kwargs.pop("axis")
-        if "keepdims" in kwargs:
-            kwargs["keepdim"] = kwargs.pop("keepdims")
+        for numpy_name, torch_name in (("axis", "dim"), ("keepdims", "keepdim")):
+            if numpy_name in kwargs:
+                if torch_name in kwargs:
+                    raise TypeError(f"{function.__name__}() got both '{torch_name}' and its alias "
+                                    f"'{numpy_name}'")
+                kwargs[torch_name] = kwargs.pop(numpy_name)
         return function(*args, **kwargs)
     return wrapper
 
