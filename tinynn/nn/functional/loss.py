@@ -1,76 +1,12 @@
-"""``tinynn.nn.functional``: the stateless forms of the layers, as ``torch.nn.functional``."""
+"""Losses: ``F.cross_entropy``, ``F.nll_loss``, ``F.mse_loss``."""
 import warnings
 
-from .. import backend, dtypes
-from ..ops import activation, linalg, loss as loss_ops
-from ..ops.conversion import cast
-from ..ops.batchnorm import batch_norm
-from ..ops.conv import conv2d
-from ..ops.pooling import adaptive_avg_pool2d, adaptive_max_pool2d, avg_pool2d, max_pool2d
-from ..checks import check_same_device, normalize_dim
-from ..tensor import Tensor
+from ...checks import check_same_device
+from ...ops import loss as loss_ops
+from ...ops.conversion import cast
+from ...tensor import Tensor
 
-__all__ = ["linear", "conv2d", "max_pool2d", "avg_pool2d", "adaptive_max_pool2d",
-           "adaptive_avg_pool2d", "batch_norm", "relu", "sigmoid", "tanh", "softmax", "log_softmax", "dropout",
-           "cross_entropy", "nll_loss", "mse_loss", "one_hot"]
-
-
-def linear(input, weight, bias=None):
-    """``input @ weight.T + bias``: input (*, in), weight (out, in), bias (out,) -> (*, out)."""
-    if input.ndim == 0:
-        raise RuntimeError("linear: input must have at least 1 dimension, got a 0-d tensor")
-    if input.shape[-1] != weight.shape[-1]:
-        rows = input.numel() // input.shape[-1] if input.shape[-1] else input.shape[0]
-        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({rows}x{input.shape[-1]} "
-                           f"and {weight.shape[1]}x{weight.shape[0]})")
-    if input.dtype != weight.dtype:
-        raise RuntimeError(f"mat1 and mat2 must have the same dtype, but got {input.dtype} and "
-                           f"{weight.dtype} (convert the input with .float() or the model with .double())")
-    return linalg.Linear.apply(input, weight, bias)
-
-
-def relu(input, inplace=False):
-    return activation.ReLU.apply(input)
-
-
-def sigmoid(input):
-    return input.sigmoid()
-
-
-def tanh(input):
-    return input.tanh()
-
-
-def _softmax_dim(ndim):
-    # PyTorch's legacy choice when dim is not given (it warns too).
-    warnings.warn("Implicit dimension choice for softmax has been deprecated. "
-                  "Change the call to include dim=X as an argument.", stacklevel=3)
-    return 0 if ndim in (0, 1, 3) else 1
-
-
-def softmax(input, dim=None, dtype=None):
-    if dtype is not None:
-        input = input.to(dtype)
-    return input.softmax(_softmax_dim(input.ndim) if dim is None else dim)
-
-
-def log_softmax(input, dim=None, dtype=None):
-    if dtype is not None:
-        input = input.to(dtype)
-    return input.log_softmax(_softmax_dim(input.ndim) if dim is None else dim)
-
-
-def dropout(input, p=0.5, training=True, inplace=False):
-    """Zero each element with probability ``p`` and scale the rest by ``1/(1-p)`` (training only)."""
-    if not 0.0 <= p <= 1.0:
-        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
-    if not training or p == 0.0:
-        return input
-    if p == 1.0:
-        return input * 0.0  # all dropped: zeros, not 0 * inf = NaN
-    keep = backend.random_uniform(input.shape, input.dtype, input.device) >= p
-    scale = keep * input.dtype.type(1.0 / (1.0 - p))
-    return activation.Mask.apply(input, mask=scale.astype(input.dtype, copy=False))
+__all__ = ["cross_entropy", "nll_loss", "mse_loss"]
 
 
 def _check_reduction(reduction):
@@ -194,16 +130,3 @@ def mse_loss(input, target, reduction="mean"):
     if reduction == "none":
         return squared
     return squared.sum() if reduction == "sum" else squared.mean()
-
-
-def one_hot(tensor, num_classes=-1):
-    """Class indices (*) -> int64 one-hot (*, num_classes)."""
-    if tensor.dtype.kind not in "iu":
-        raise RuntimeError("one_hot is only applicable to index tensor of integer dtype")
-    xp = backend.get_array_module(tensor.array)
-    if num_classes == -1:
-        num_classes = int(tensor.array.max()) + 1 if tensor.numel() else 0
-    if tensor.numel() and (int(tensor.array.min()) < 0 or int(tensor.array.max()) >= num_classes):
-        raise RuntimeError(f"one_hot: class values must be in [0, {num_classes - 1}]")
-    eye = xp.eye(num_classes, dtype=dtypes.int64)
-    return Tensor(eye[tensor.array])
