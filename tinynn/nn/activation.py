@@ -2,6 +2,8 @@
 from . import functional as F
 from .module import Module
 
+__all__ = ["ReLU", "Sigmoid", "Tanh", "Softmax", "LogSoftmax"]
+
 
 class ReLU(Module):
     def __init__(self, inplace=False):

@@ -1,6 +1,8 @@
 """Containers: Sequential, ModuleList, ModuleDict."""
 from .module import Module
 
+__all__ = ["Sequential", "ModuleList", "ModuleDict"]
+
 
 class Sequential(Module):
     """Runs its modules one after another: ``Sequential(Linear(784, 10), ReLU())``."""

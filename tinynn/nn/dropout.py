@@ -2,6 +2,8 @@
 from . import functional as F
 from .module import Module
 
+__all__ = ["Dropout"]
+
 
 class Dropout(Module):
     """Zeroes elements with probability ``p`` during training, scaling the rest by 1/(1-p)."""

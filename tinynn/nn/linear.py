@@ -5,6 +5,8 @@ from . import functional as F, init
 from .module import Module
 from .parameter import Parameter
 
+__all__ = ["Identity", "Linear", "Flatten"]
+
 
 class Identity(Module):
     """Returns its input unchanged (accepts and ignores any constructor arguments)."""

@@ -2,6 +2,8 @@
 from . import functional as F
 from .module import Module
 
+__all__ = ["CrossEntropyLoss", "NLLLoss", "MSELoss"]
+
 
 class _Loss(Module):
     def __init__(self, reduction="mean"):

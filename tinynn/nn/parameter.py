@@ -1,6 +1,8 @@
 """Parameter: a Tensor that a Module registers as learnable."""
 from ..tensor import Tensor, as_array
 
+__all__ = ["Parameter"]
+
 
 class Parameter(Tensor):
     """A leaf Tensor with ``requires_grad=True`` that ``Module.parameters()`` yields.

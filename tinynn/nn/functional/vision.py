@@ -1,0 +1,2 @@
+"""Vision functions: (being written: see issue #13)"""
+__all__ = []

@@ -1,0 +1,2 @@
+"""(being written: see issue #13)"""
+__all__ = []

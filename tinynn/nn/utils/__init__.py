@@ -1,0 +1,1 @@
+"""``tinynn.nn.utils``: (being written: see issue #13)"""
