@@ -12,7 +12,6 @@ import math
 
 import numpy
 
-from .. import dtypes
 from ..autograd import Function
 from ..backend import get_array_module
 from ..tensor import Tensor, register_methods
@@ -73,10 +72,11 @@ class NanToNum(Function):
 
     def forward(self, x, *, nan, posinf, neginf):
         xp = get_array_module(x)
-        finite = xp.isfinite(x)
-        self.save_for_backward(finite)
-        replacement = xp.where(xp.isnan(x), nan, xp.where(x > 0, posinf, neginf))
-        return xp.where(finite, x, replacement).astype(x.dtype, copy=False)
+        self.save_for_backward(xp.isfinite(x))
+        # one replacement at a time, each against an array of x's dtype (no float64 detour)
+        out = xp.where(xp.isnan(x), nan, x)
+        out = xp.where(x == math.inf, posinf, out)
+        return xp.where(x == -math.inf, neginf, out).astype(x.dtype, copy=False)
 
     def backward(self, grad):
         finite, = self.saved_arrays
