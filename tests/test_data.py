@@ -340,3 +340,102 @@ def test_default_collate_containers():
         data.default_collate([[1, 2], [3]])
     with pytest.raises(TypeError, match="default_collate"):
         data.default_collate([object(), object()])
+
+
+# ------------------------------------------------------------------ ConcatDataset
+
+def _concat():
+    return data.ConcatDataset([make_dataset(3), make_dataset(4), make_dataset(2)])
+
+
+def test_concat_dataset_len_and_indexing():
+    both = _concat()
+    assert len(both) == 9 and both.cumulative_sizes == [3, 7, 9]
+    # item i of the concatenation: (label within its part)
+    expected = [0, 1, 2, 0, 1, 2, 3, 0, 1]
+    assert [both[i][1].item() for i in range(9)] == expected
+    assert [both[i][1].item() for i in range(-9, 0)] == expected  # negative, as a list
+    np.testing.assert_array_equal(both[4][0].array, [3, 4, 5])
+    with pytest.raises(ValueError, match="absolute value of index should not exceed dataset length"):
+        both[-10]
+    with pytest.raises(IndexError):
+        both[9]
+    with pytest.raises(AssertionError, match="datasets should not be an empty iterable"):
+        data.ConcatDataset([])
+
+
+def test_concat_dataset_get_batch_fetches_each_part_once_and_keeps_the_order():
+    parts = [SpyDataset(tinynn.Tensor(np.arange(3) + 100 * k), tinynn.Tensor(np.arange(3) + 10 * k))
+             for k in range(3)]
+    both = data.ConcatDataset(parts)
+    idx = np.array([8, 0, 4, -1, 3, 1], dtype=np.int64)  # -1 is 8
+    xb, yb = both.get_batch(idx)
+    assert xb.array.tolist() == [202, 0, 101, 202, 100, 1]
+    assert yb.array.tolist() == [22, 0, 11, 22, 10, 1] and yb.dtype == tinynn.int64
+    assert xb.array.flags.c_contiguous
+    assert [len(p.batch_calls) for p in parts] == [1, 1, 1] and all(p.item_calls == 0 for p in parts)
+    np.testing.assert_array_equal(parts[2].batch_calls[0], [2, 2])
+    twice = data.ConcatDataset([data.TensorDataset(tinynn.Tensor(np.arange(4)))] * 2)
+    (single,) = twice.get_batch(np.array([5, 6], dtype=np.int64))
+    assert single.array.tolist() == [1, 2]
+    with pytest.raises(IndexError):
+        both.get_batch(np.array([9], dtype=np.int64))
+
+
+def test_concat_dataset_in_a_shuffled_loader():
+    both = data.ConcatDataset([make_dataset(5), make_dataset(6)])
+    rows = []
+    for xb, yb in data.DataLoader(both, batch_size=4, shuffle=True):
+        assert xb.shape[1:] == (3,) and xb.dtype == tinynn.float32
+        rows += xb.array.tolist()
+    expected = np.concatenate([make_dataset(5).tensors[0].array, make_dataset(6).tensors[0].array])
+    assert sorted(rows) == sorted(expected.tolist())
+
+
+def test_concat_dataset_of_per_sample_parts_and_mixed_parts():
+    text = ListDataset([(np.array([i, i], dtype=np.float32), f"s{i}") for i in range(3)])
+    mixed = data.ConcatDataset([text, make_dataset(2)])
+    assert len(mixed) == 5 and mixed[-1][1].item() == 1
+    xb, names = data.ConcatDataset([text, text]).get_batch(np.array([4, 0, 2], dtype=np.int64))
+    assert names == ["s1", "s0", "s2"] and xb.array.tolist() == [[1, 1], [0, 0], [2, 2]]
+    dicts = ListDataset([{"v": i, "tag": str(i)} for i in range(4)])
+    out = data.ConcatDataset([dicts, dicts]).get_batch(np.array([5, 2, 4], dtype=np.int64))
+    assert out["v"].array.tolist() == [1, 2, 0] and out["tag"] == ["1", "2", "0"]
+
+
+# ------------------------------------------------------------------ default_collate, PyTorch's examples
+
+def test_default_collate_documented_examples():
+    ints = data.default_collate([0, 1, 2, 3])
+    assert ints.array.tolist() == [0, 1, 2, 3] and ints.dtype == tinynn.int64
+    assert data.default_collate(["a", "b", "c"]) == ["a", "b", "c"]
+    mapping = data.default_collate([{"A": 0, "B": 1}, {"A": 100, "B": 100}])
+    assert mapping["A"].array.tolist() == [0, 100] and mapping["B"].array.tolist() == [1, 100]
+    Point = collections.namedtuple("Point", ["x", "y"])
+    point = data.default_collate([Point(0, 0), Point(1, 1)])
+    assert isinstance(point, Point) and point.x.array.tolist() == [0, 1]
+    pairs = data.default_collate([[0, 1], [2, 3]])
+    assert isinstance(pairs, list) and [p.array.tolist() for p in pairs] == [[0, 2], [1, 3]]
+    assert data.default_collate([b"x", b"y"]) == [b"x", b"y"]
+
+
+def test_default_collate_nested_structures():
+    samples = [{"image": tinynn.ones(2, 3) * i, "meta": {"id": i, "name": f"n{i}", "scale": 0.5 * i},
+                "pair": (np.int32(i), [float(i), True])} for i in range(3)]
+    out = data.default_collate(samples)
+    assert out["image"].shape == (3, 2, 3) and out["image"].dtype == tinynn.float32
+    assert out["image"].array[:, 0, 0].tolist() == [0, 1, 2]
+    assert out["meta"]["id"].dtype == tinynn.int64 and out["meta"]["name"] == ["n0", "n1", "n2"]
+    assert out["meta"]["scale"].dtype == tinynn.float64
+    first, (floats, flags) = out["pair"]
+    assert first.dtype == tinynn.int32 and first.array.tolist() == [0, 1, 2]
+    assert floats.dtype == tinynn.float64 and flags.dtype == tinynn.bool
+    with pytest.raises(TypeError):
+        data.default_collate([np.array(["a"]), np.array(["b"])])  # arrays of strings
+
+
+def test_default_collate_keeps_the_graph_of_tensors():
+    a = tinynn.tensor([1.0, 2.0], requires_grad=True)
+    b = tinynn.tensor([3.0, 4.0], requires_grad=True)
+    data.default_collate([a, b]).sum().backward()
+    assert a.grad.array.tolist() == [1.0, 1.0] and b.grad is not None
