@@ -73,9 +73,6 @@ def test_grad_materialize_grads_gives_zeros(device):
     np.testing.assert_array_equal(host(gu), [[0.0, 0.0]])
 
 
-@pytest.mark.xfail(strict=True, reason="materialize_grads: 'set the gradient for unused inputs "
-                   "to zero'; tinynn computes it as input * 0, which is nan where the input "
-                   "is inf or nan")
 def test_grad_materialize_grads_is_zero_for_non_finite_inputs(device):
     x = leaf([1.0, 2.0], device)
     unused = leaf([float("inf"), float("nan")], device)
@@ -83,9 +80,6 @@ def test_grad_materialize_grads_is_zero_for_non_finite_inputs(device):
     np.testing.assert_array_equal(host(gu), [0.0, 0.0])
 
 
-@pytest.mark.xfail(strict=True, reason="torch.autograd.grad: 'If materialize_grads is True and "
-                   "allow_unused is False, an error will be raised' (ValueError); tinynn "
-                   "returns zeros")
 def test_grad_materialize_grads_with_allow_unused_false_is_an_error(device):
     x = leaf([1.0, 2.0], device)
     unused = leaf([5.0], device)
@@ -182,9 +176,6 @@ def test_tensor_backward_inputs_non_leaf(device):
     assert a.grad is None
 
 
-@pytest.mark.xfail(strict=True, reason="Tensor.backward(inputs=...): 'All other tensors will be "
-                   "ignored', and a hook runs 'every time a gradient with respect to the Tensor "
-                   "is computed'; tinynn still computes b's gradient and runs b's hook")
 def test_tensor_backward_inputs_does_not_run_hooks_of_ignored_leaves(device):
     a = leaf([1.0, 2.0], device)
     b = leaf([3.0, 4.0], device)
@@ -225,9 +216,6 @@ def test_hook_on_leaf_runs_once_with_the_summed_gradient(device):
     assert seen and sum(np.asarray(s) for s in seen).tolist() == [7.0, 7.0]
 
 
-@pytest.mark.xfail(strict=True, reason="a tensor hook is 'called every time a gradient with "
-                   "respect to the Tensor is computed': PyTorch calls a leaf's hook once with "
-                   "the summed gradient; tinynn calls it once per path ([4, 4] then [3, 3])")
 def test_hook_on_leaf_used_twice_is_called_once(device):
     x = leaf([1.0, 2.0], device)
     seen = []
@@ -236,9 +224,6 @@ def test_hook_on_leaf_used_twice_is_called_once(device):
     assert seen == [[7.0, 7.0]]
 
 
-@pytest.mark.xfail(strict=True, reason="same as above: a non-linear hook (clamp) on a leaf "
-                   "reached by two paths must see the total gradient once; tinynn clamps "
-                   "each path's part separately")
 def test_nonlinear_hook_on_leaf_used_twice(device):
     x = leaf([1.0], device)
     x.register_hook(lambda g: g.clamp(max=5.0))

@@ -482,9 +482,6 @@ def test_no_grad_as_bare_decorator(device):
     assert tinynn.is_grad_enabled()
 
 
-@pytest.mark.xfail(strict=True, reason="PyTorch's grad-mode decorators wrap generator functions "
-                   "(torch.utils._contextlib): the mode holds while the generator runs; "
-                   "tinynn's wrapper only covers creating the generator")
 def test_no_grad_decorator_on_generator(device):
     x = tinynn.ones(2, device=device, requires_grad=True)
 

@@ -98,12 +98,15 @@ def run_backward(roots, seeds, retain_graph=False, inputs=None, accumulate=True)
     def collect(slot, grad):
         found[slot] = grad if found[slot] is None else found[slot] + grad
 
+    # A leaf reached by several paths gets the sum of them, and its hooks see that sum once
+    # (as PyTorch's AccumulateGrad node does): leaves are served after the whole pass.
+    leaf_grads = {}
+
     def deliver_to_leaf(leaf, grad):
-        grad = leaf._run_hooks(grad)
-        if inputs is None:
-            leaf._accumulate_grad(grad)
-        elif id(leaf) in slot_of_leaf:
-            collect(slot_of_leaf[id(leaf)], grad)
+        if inputs is not None and id(leaf) not in slot_of_leaf:
+            return   # with ``inputs``, every other leaf is ignored
+        key = id(leaf)
+        leaf_grads[key] = (leaf, grad) if key not in leaf_grads else (leaf, leaf_grads[key][1] + grad)
 
     pending, root_nodes = {}, []   # pending: the summed gradient of each node's output
     for tensor, seed in zip(roots, seeds):
@@ -142,6 +145,13 @@ def run_backward(roots, seeds, retain_graph=False, inputs=None, accumulate=True)
                     deliver_to_leaf(edge, g)
             if not retain_graph:
                 node._free()
+
+    for leaf, grad in leaf_grads.values():
+        grad = leaf._run_hooks(grad)
+        if inputs is None:
+            leaf._accumulate_grad(grad)
+        else:
+            collect(slot_of_leaf[id(leaf)], grad)
 
     if inputs is not None and accumulate:
         for t, g in zip(inputs, found):

@@ -4,6 +4,7 @@
 ``with`` blocks and as decorators, as in PyTorch.
 """
 import functools
+import inspect
 
 __all__ = ["no_grad", "enable_grad", "set_grad_enabled", "inference_mode", "is_grad_enabled",
            "is_inference_mode_enabled"]
@@ -41,6 +42,8 @@ class _GradMode:
 
     def __call__(self, func):
         mode = self.mode
+        if inspect.isgeneratorfunction(func):
+            return _generator_in_mode(func, mode)
 
         @functools.wraps(func)
         def wrapper(*args, **kwargs):
@@ -51,6 +54,24 @@ class _GradMode:
             finally:
                 _set(previous)
         return wrapper
+
+
+def _generator_in_mode(func, mode):
+    """A decorated generator runs each of its steps in ``mode``, not only its creation."""
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        generator, response = func(*args, **kwargs), None
+        while True:
+            previous = _grad_enabled
+            _set(mode)
+            try:
+                value = generator.send(response)
+            except StopIteration as stop:
+                return stop.value
+            finally:
+                _set(previous)
+            response = yield value
+    return wrapper
 
 
 class _BareDecorator(_GradMode):

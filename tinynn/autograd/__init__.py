@@ -4,6 +4,7 @@
 alone), ``backward`` (several roots at once), ``Variable`` (the pre-0.4 wrapper, now just a
 Tensor), ``gradcheck`` and the grad-mode switches.
 """
+from ..backend import get_array_module
 from ..engine import run_backward
 from ..grad_mode import (enable_grad, inference_mode, is_grad_enabled, no_grad,
                          set_grad_enabled)
@@ -47,6 +48,11 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     if create_graph:
         raise NotImplementedError("create_graph=True: tinynn's backward works on raw arrays, so "
                                   "gradients of gradients are not recorded")
+    if allow_unused is None:
+        allow_unused = materialize_grads
+    elif materialize_grads and not allow_unused:
+        raise ValueError("Expected allow_unused to be True or not passed when materialize_grads=True, "
+                         "but got: allow_unused=False.")
     outputs, inputs = _tensors(outputs, "outputs"), _tensors(inputs, "inputs")
     for t in inputs:
         if not t.requires_grad:
@@ -58,7 +64,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     for t, g in zip(inputs, found):
         if g is None:
             if materialize_grads:
-                g = t.array * 0
+                g = get_array_module(t.array).zeros_like(t.array)
             elif not allow_unused:
                 raise RuntimeError("One of the differentiated Tensors appears to not have been used "
                                    "in the graph. Set allow_unused=True if this is the desired "
