@@ -44,7 +44,8 @@ def test_masked_fill_values_and_broadcast(device):
     row = T([True, False, False, True], device)
     np.testing.assert_array_equal(arr(tinynn.masked_fill(x, row, 0)), np.where(row.cpu().numpy(), 0, arr(x)))
     col = T([[False], [True], [False]], device)
-    np.testing.assert_array_equal(arr(x.masked_fill(col, T(7.5, device))), np.where([[0], [1], [0]], 7.5, arr(x)))
+    expected = np.where([[0], [1], [0]], 7.5, arr(x))
+    np.testing.assert_array_equal(arr(x.masked_fill(col, T(7.5, device))), expected)
 
 
 def test_masked_fill_keeps_integer_dtype(device):
@@ -58,8 +59,8 @@ def test_masked_fill_minus_inf_attention_mask(device):
     scores = T([[1.0, 2.0, 3.0], [0.5, 0.5, 0.5]], device)
     causal = T([[1, 1, 0], [1, 1, 1]], device)
     probs = scores.masked_fill(causal == 0, float("-inf")).softmax(-1)
-    np.testing.assert_allclose(arr(probs)[0], [np.exp(1) / (np.exp(1) + np.exp(2)), np.exp(2) / (np.exp(1) + np.exp(2)), 0],
-                               rtol=1e-6)
+    e1, e2 = np.exp(1.0), np.exp(2.0)
+    np.testing.assert_allclose(arr(probs)[0], [e1 / (e1 + e2), e2 / (e1 + e2), 0], rtol=1e-6)
     np.testing.assert_allclose(arr(probs)[1], [1 / 3] * 3, rtol=1e-6)
 
 
@@ -106,10 +107,12 @@ def test_masked_select_doc_example(device):
 
 def test_masked_select_broadcasts_both_ways(device):
     x = tinynn.arange(12.0, device=device).reshape(3, 4)
-    np.testing.assert_array_equal(arr(x.masked_select(T([False, False, True, False], device))), [2.0, 6.0, 10.0])
+    column2 = T([False, False, True, False], device)
+    np.testing.assert_array_equal(arr(x.masked_select(column2)), [2.0, 6.0, 10.0])
     np.testing.assert_array_equal(arr(x.masked_select(T([[False], [False], [True]], device))), [8, 9, 10, 11])
     row = tinynn.arange(4.0, device=device)
-    np.testing.assert_array_equal(arr(row.masked_select(T(MASK, device))), np.broadcast_to(np.arange(4.0), (3, 4))[MASK])
+    expected = np.broadcast_to(np.arange(4.0), (3, 4))[MASK]
+    np.testing.assert_array_equal(arr(row.masked_select(T(MASK, device))), expected)
 
 
 def test_masked_select_gradient_sums_over_broadcast(device):
@@ -152,7 +155,8 @@ def test_gather_errors(device):
     x = tinynn.zeros(2, 2, device=device)
     with pytest.raises(RuntimeError, match="same number of dimensions"):
         x.gather(1, T([0, 1], device))
-    with pytest.raises(RuntimeError, match=r"index \[3, 1\] to be smaller than self \[2, 2\] apart from dimension 1"):
+    with pytest.raises(RuntimeError,
+                       match=r"index \[3, 1\] to be smaller than self \[2, 2\] apart from dimension 1"):
         x.gather(1, T([[0], [1], [0]], device))
     with pytest.raises(RuntimeError, match="index 2 is out of bounds for dimension 1 with size 2"):
         x.gather(1, T([[0, 2], [1, 0]], device))
@@ -334,7 +338,8 @@ def test_index_add_out_of_place_repeated_and_dim1(device):
     out = tinynn.index_add(x, 1, T([0, 2, 0, 0], device), source, alpha=2)
     np.testing.assert_array_equal(arr(out), [[16, 0, 4], [40, 0, 12]])
     np.testing.assert_array_equal(arr(x), np.zeros((2, 3)))
-    np.testing.assert_array_equal(arr(x.index_add(-1, T([1, 1, 1, 1], device), source)), [[0, 10, 0], [0, 26, 0]])
+    out = x.index_add(-1, T([1, 1, 1, 1], device), source)
+    np.testing.assert_array_equal(arr(out), [[0, 10, 0], [0, 26, 0]])
 
 
 def test_index_add_gradients(device):
@@ -364,7 +369,8 @@ def test_take_along_dim_doc_example(device):
     max_idx = tinynn.argmax(t)
     np.testing.assert_array_equal(arr(tinynn.take_along_dim(t, max_idx)), [60])
     sorted_idx = tinynn.argsort(t, dim=1)
-    np.testing.assert_array_equal(arr(tinynn.take_along_dim(t, sorted_idx, dim=1)), [[10, 20, 30], [40, 50, 60]])
+    out = tinynn.take_along_dim(t, sorted_idx, dim=1)
+    np.testing.assert_array_equal(arr(out), [[10, 20, 30], [40, 50, 60]])
     np.testing.assert_array_equal(arr(t.take_along_dim(sorted_idx, 1)), [[10, 20, 30], [40, 50, 60]])
 
 
@@ -458,21 +464,24 @@ OPS = [
     ("scatter_src", lambda a, s: a.scatter(1, I([[3, 0], [1, 2]], a), s), [(2, 4), (2, 3)], "normal"),
     ("scatter_src_dim0", lambda a, s: tinynn.scatter(a, 0, I([[1, 0, 2]], a), s), [(3, 3), (2, 3)], "normal"),
     ("scatter_value", lambda a: a.scatter(1, I([[3], [0]], a), 2.0), [(2, 4)], "normal"),
-    ("scatter_add_reduce", lambda a, s: a.scatter(1, I([[0, 0, 2]], a), s, reduce="add"), [(2, 3), (1, 3)], "normal"),
+    ("scatter_add_reduce", lambda a, s: a.scatter(1, I([[0, 0, 2]], a), s, reduce="add"),
+     [(2, 3), (1, 3)], "normal"),
     ("scatter_multiply_reduce", lambda a, s: a.scatter(1, I([[0, 0, 2], [1, 1, 1]], a), s, reduce="multiply"),
      [(2, 3), (2, 3)], "nonzero"),
-    ("scatter_value_multiply", lambda a: a.scatter(0, I([[1, 0, 1]], a), 1.5, reduce="multiply"), [(2, 3)], "normal"),
+    ("scatter_value_multiply", lambda a: a.scatter(0, I([[1, 0, 1]], a), 1.5, reduce="multiply"),
+     [(2, 3)], "normal"),
     ("scatter_add", lambda a, s: a.scatter_add(1, I([[0, 0, 2], [1, 1, 1]], a), s), [(2, 3), (2, 4)], "normal"),
     ("scatter_add_fn_3d", lambda a, s: tinynn.scatter_add(a, 2, I(np.zeros((2, 2, 3), int), a), s),
      [(2, 2, 2), (2, 2, 3)], "normal"),
-    ("scatter_add_nonleaf_inplace", lambda a, s: (a * 1.0).scatter_add_(0, I([[1, 1, 0]], a), s), [(2, 3), (1, 3)],
-     "normal"),
+    ("scatter_add_nonleaf_inplace", lambda a, s: (a * 1.0).scatter_add_(0, I([[1, 1, 0]], a), s),
+     [(2, 3), (1, 3)], "normal"),
     ("index_select_dim0", lambda a: a.index_select(0, I([2, 0, 2], a)), [(3, 4)], "normal"),
     ("index_select_dim1", lambda a: tinynn.index_select(a, -2, I([1, 1, 3, 0], a)), [(2, 4, 3)], "normal"),
     ("index_add", lambda a, s: a.index_add(0, I([2, 0, 2], a), s), [(3, 4), (3, 4)], "normal"),
     ("index_add_alpha_dim1", lambda a, s: tinynn.index_add(a, 1, I([1, 1], a), s, alpha=-0.5),
      [(2, 3), (2, 2)], "normal"),
-    ("index_add_nonleaf_inplace", lambda a, s: (a * 1.0).index_add_(0, I([1], a), s), [(2, 3), (1, 3)], "normal"),
+    ("index_add_nonleaf_inplace", lambda a, s: (a * 1.0).index_add_(0, I([1], a), s),
+     [(2, 3), (1, 3)], "normal"),
     ("take_along_dim", lambda a: a.take_along_dim(I([[0, 3, 3]], a), dim=1), [(2, 4)], "normal"),
     ("take_along_dim_flat", lambda a: tinynn.take_along_dim(a, I([5, 0, 5], a)), [(2, 3)], "normal"),
 ]

@@ -138,6 +138,32 @@ def test_topk_k_zero_and_k_equal_size(device):
     np.testing.assert_array_equal(arr(values), [3.0, 2.0, 1.0])
 
 
+def test_topk_nan_counts_as_largest(device):
+    x = T([1.0, float("nan"), 3.0, 2.0], device)
+    values, indices = x.topk(2)
+    assert np.isnan(arr(values)[0]) and arr(values)[1] == 3.0
+    np.testing.assert_array_equal(arr(indices), [1, 2])
+    values, indices = x.topk(2, largest=False)
+    np.testing.assert_array_equal(arr(values), [1.0, 2.0])
+    np.testing.assert_array_equal(arr(indices), [0, 3])
+
+
+def test_topk_and_kthvalue_on_long_rows_match_numpy(device):
+    x_np = np.random.default_rng(3).standard_normal((6, 50))
+    x = T(x_np, device)
+    for k in (1, 7, 50):
+        values, indices = x.topk(k, dim=1)
+        np.testing.assert_array_equal(arr(values), -np.sort(-x_np, axis=1)[:, :k])
+        np.testing.assert_array_equal(np.take_along_axis(x_np, arr(indices), 1), arr(values))
+        values, _ = x.topk(k, dim=1, largest=False)
+        np.testing.assert_array_equal(arr(values), np.sort(x_np, axis=1)[:, :k])
+    values, _ = x.topk(4, dim=0, largest=False)
+    np.testing.assert_array_equal(arr(values), np.sort(x_np, axis=0)[:4])
+    values, indices = x.kthvalue(20, dim=1)
+    np.testing.assert_array_equal(arr(values), np.sort(x_np, axis=1)[:, 19])
+    np.testing.assert_array_equal(x_np[np.arange(6), arr(indices)], arr(values))
+
+
 def test_topk_gradient_goes_only_to_the_returned_index_at_ties(device):
     x = T([[3.0, 1.0, 3.0, 2.0], [0.5, 0.5, 0.5, 0.1]], device, requires_grad=True)
     values, indices = x.topk(1, dim=1)
@@ -386,7 +412,8 @@ def test_topk_values_are_the_sorted_prefix(device, shape, data):
     dim = data.draw(st.integers(-ndim, ndim - 1))
     k = data.draw(st.integers(0, shape[dim]))
     largest = data.draw(st.booleans())
-    x = make_inputs([shape], "normal", np.float64, seed=data.draw(st.integers(0, 999)), device=device)[0].detach()
+    seed = data.draw(st.integers(0, 999))
+    x = make_inputs([shape], "normal", np.float64, seed=seed, device=device)[0].detach()
     values, indices = x.topk(k, dim=dim, largest=largest)
     prefix = arr(x.sort(dim=dim, descending=largest).values)
     np.testing.assert_array_equal(arr(values), np.take(prefix, np.arange(k), axis=dim))

@@ -281,7 +281,9 @@ def where(condition, input=None, other=None):
     ``where(condition)`` alone is ``nonzero(condition, as_tuple=True)``.
     """
     if input is None and other is None:
-        return tuple(Tensor(i.astype(numpy.int64)) for i in condition.array.nonzero())
+        array = condition.array
+        found = (array.reshape(1) if array.ndim == 0 else array).nonzero()  # NumPy refuses 0-d
+        return tuple(Tensor(i.astype(numpy.int64)) for i in found)
     like = next((t for t in (input, other, condition) if isinstance(t, Tensor)), None)
     device = like.device if like is not None else None  # where(cond, 1.0, 0.0) has no tensor
     if isinstance(condition, Tensor):

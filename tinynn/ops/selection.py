@@ -1,12 +1,12 @@
 """Selection: sort, argsort, topk, kthvalue, unique, nonzero; take_along_dim, masked_select.
 
-Every op here first finds *indices* (a stable argsort along ``dim``: plain, non-
-differentiable int64 arrays) and then picks the values with ``TakeAlongDim``, the one
-differentiable step. So the gradient of a sorted/top-k/k-th value goes back to exactly the
-element it was taken from (PyTorch's rule, also at ties), and none of these ops needs a
-backward of its own.
+sort, topk and kthvalue first find *indices* (an argsort, or an argpartition for topk and
+kthvalue, which only needs the k chosen elements in place: O(n) instead of O(n log n)),
+plain int64 arrays, and then pick the values with ``TakeAlongDim``, the one differentiable
+step. So the gradient of a sorted/top-k/k-th value goes back to exactly the element it was
+taken from (PyTorch's rule, also at ties), and none of these ops needs a backward of its own.
 
-Sorting is stable and puts NaN last (first when descending), as PyTorch does.
+NaN counts as the largest value (last when ascending, first when descending), as in PyTorch.
 """
 import collections
 
@@ -26,18 +26,20 @@ TopkResult = collections.namedtuple("topk", ["values", "indices"])
 KthvalueResult = collections.namedtuple("kthvalue", ["values", "indices"])
 
 
-def _argsort(array, axis, descending):
-    """Stable argsort of ``array`` along ``axis`` (int64).
+def _argsort(array, axis, descending, stable):
+    """Argsort of ``array`` along ``axis`` (int64); ``stable`` keeps equal elements in order
+    (NumPy's stable sort is several times slower, so only when asked; CuPy's always is).
 
     Descending: sort the reversed array ascending and reverse the answer. Equal elements
     then keep their original order and NaN (last when ascending) comes first, without
     negating the values (which would break for unsigned ints and bools).
     """
     xp = get_array_module(array)
+    kind = "stable" if stable else None
     if not descending:
-        return xp.argsort(array, axis=axis, kind="stable").astype(numpy.int64, copy=False)
+        return xp.argsort(array, axis=axis, kind=kind).astype(numpy.int64, copy=False)
     n = array.shape[axis]
-    reversed_order = xp.argsort(xp.flip(array, axis), axis=axis, kind="stable")
+    reversed_order = xp.argsort(xp.flip(array, axis), axis=axis, kind=kind)
     return (n - 1 - xp.flip(reversed_order, axis)).astype(numpy.int64, copy=False)
 
 
@@ -59,12 +61,12 @@ def _pick(input, indices, axis, squeeze):
 def sort(input, dim=-1, descending=False, stable=False):
     """Sort along ``dim``: ``(values, indices)`` with ``values == input.gather(dim, indices)``.
 
-    ``input`` is any shape ``(*)``; both results have its shape. The sort is always stable
-    (``stable=False`` allows any order of equal elements, so stable is a valid answer).
+    ``input`` is any shape ``(*)``; both results have its shape. ``stable=True`` keeps
+    equal elements in their original order (otherwise their order is unspecified).
     """
     x = _as_1d(input)
     axis = normalize_dim(dim, x.ndim)
-    values, indices = _pick(x, _argsort(x.array, axis, descending), axis, input.ndim == 0)
+    values, indices = _pick(x, _argsort(x.array, axis, descending, stable), axis, input.ndim == 0)
     return SortResult(values, indices)
 
 
@@ -72,7 +74,7 @@ def sort(input, dim=-1, descending=False, stable=False):
 def argsort(input, dim=-1, descending=False, stable=False):
     """The int64 indices that sort ``input`` along ``dim`` (``sort(...).indices``)."""
     x = _as_1d(input)
-    indices = _argsort(x.array, normalize_dim(dim, x.ndim), descending)
+    indices = _argsort(x.array, normalize_dim(dim, x.ndim), descending, stable)
     return Tensor(indices.reshape(input.shape))
 
 
@@ -95,9 +97,21 @@ def topk(input, k, dim=-1, largest=True, sorted=True):
     if not 0 <= k <= n:
         raise RuntimeError(f"topk(): selected index k out of range (k ({k}) must be in [0, {n}] "
                            f"for dimension {dim} of size {n})")
-    order = _argsort(x.array, axis, descending=largest)
-    first_k = get_array_module(order).arange(k)
-    values, indices = _pick(x, order.take(first_k, axis=axis), axis, input.ndim == 0 and k == 1)
+    xp = get_array_module(x.array)
+    if k == 0:
+        chosen = xp.zeros(x.shape[:axis] + (0,) + x.shape[axis + 1:], dtype=numpy.int64)
+    else:
+        # The k largest end up in the last k places of an argpartition at n - k (smallest:
+        # the first k places at k - 1), in no particular order.
+        split = n - k if largest else k - 1
+        place = xp.arange(n - k, n) if largest else xp.arange(k)
+        chosen = xp.argpartition(x.array, split, axis=axis).take(place, axis=axis)
+        # Order them by value; among equal values the lower index first (a stable sort of
+        # the candidates taken in index order).
+        chosen = xp.sort(chosen, axis=axis)
+        by_value = _argsort(xp.take_along_axis(x.array, chosen, axis=axis), axis, largest, stable=True)
+        chosen = xp.take_along_axis(chosen, by_value, axis=axis).astype(numpy.int64, copy=False)
+    values, indices = _pick(x, chosen, axis, input.ndim == 0 and k == 1)
     return TopkResult(values, indices)
 
 
@@ -114,8 +128,10 @@ def kthvalue(input, k, dim=-1, keepdim=False):
     if not 1 <= k <= n:
         raise RuntimeError(f"kthvalue(): selected number k out of range (k ({k}) must be in "
                            f"[1, {n}] for dimension {dim} of size {n})")
-    order = _argsort(x.array, axis, descending=False)
-    index = order.take(get_array_module(order).arange(k - 1, k), axis=axis)  # keeps the dim
+    xp = get_array_module(x.array)
+    # Only the k-th place matters: an argpartition puts the right element there.
+    order = xp.argpartition(x.array, k - 1, axis=axis)
+    index = order.take(xp.arange(k - 1, k), axis=axis).astype(numpy.int64, copy=False)  # keeps the dim
     values, indices = _pick(x, index, axis, input.ndim == 0)
     if not keepdim and input.ndim:
         values, indices = values.squeeze(axis), indices.squeeze(axis)
@@ -131,7 +147,7 @@ def _unique_rows(rows):
     xp = get_array_module(rows)
     n = rows.shape[0]
     if rows.shape[1] == 1:
-        order = xp.argsort(rows[:, 0], kind="stable")
+        order = xp.argsort(rows[:, 0])
     elif rows.shape[1] == 0:  # rows without elements are all equal
         order = xp.arange(n)
     else:
