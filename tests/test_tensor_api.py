@@ -207,9 +207,6 @@ def test_resize_of_tensor_requiring_grad_is_an_error(device):
     assert w.shape == (3,)
 
 
-@pytest.mark.xfail(strict=True, reason="PyTorch refuses resize_ of any tensor that requires "
-                   "grad ('cannot resize variables that require grad'), even under no_grad; "
-                   "tinynn allows it inside no_grad")
 def test_resize_of_tensor_requiring_grad_is_an_error_even_under_no_grad(device):
     w = tinynn.zeros(3, device=device, requires_grad=True)
     with tinynn.no_grad():

@@ -102,15 +102,22 @@ def eye(n, m=None, dtype=None, device=None, requires_grad=False):
     return Tensor(_device(device).xp.eye(n, m, dtype=_float_dtype(dtype)), requires_grad=requires_grad)
 
 
+def _size(shape, size):
+    """The shape of ``randn(2, 3)``, ``randn((2, 3))`` or ``randn(size=(2, 3))``."""
+    if not shape and size is None:
+        raise TypeError("missing 1 required positional argument: 'size'")
+    return shape_args(shape or (size,))
+
+
 def randn(*shape, size=None, dtype=None, device=None, requires_grad=False, generator=None):
     """Standard normal samples (reproducible under ``tinynn.manual_seed``)."""
-    array = backend.random_normal(shape_args(shape or (size,)), _float_dtype(dtype), _device(device), generator)
+    array = backend.random_normal(_size(shape, size), _float_dtype(dtype), _device(device), generator)
     return Tensor(array, requires_grad=requires_grad)
 
 
 def rand(*shape, size=None, dtype=None, device=None, requires_grad=False, generator=None):
     """Uniform samples in [0, 1)."""
-    array = backend.random_uniform(shape_args(shape or (size,)), _float_dtype(dtype), _device(device), generator)
+    array = backend.random_uniform(_size(shape, size), _float_dtype(dtype), _device(device), generator)
     return Tensor(array, requires_grad=requires_grad)
 
 

@@ -12,7 +12,6 @@ from ..checks import normalize_dim, shape_args
 from ..tensor import Tensor, register_methods
 from .arithmetic import sum_to_shape
 from .conversion import cast
-from .inplace import check_inplace_allowed
 
 __all__ = ["reshape", "flatten", "squeeze", "unsqueeze", "permute", "transpose", "t", "cat",
            "concat", "concatenate", "stack"]
@@ -254,7 +253,8 @@ def resize_(self, *sizes):
 
     Only for tensors outside autograd, as in PyTorch.
     """
-    check_inplace_allowed(self)
+    if self.requires_grad:  # even under no_grad, as in PyTorch
+        raise RuntimeError("cannot resize variables that require grad")
     shape = shape_args(sizes)
     if any(n < 0 for n in shape):
         raise RuntimeError(f"Trying to create tensor with negative dimension: {list(shape)}")
