@@ -1,8 +1,9 @@
-"""Index-based functions: ``F.one_hot``."""
+"""Index-based functions: ``F.embedding`` (kernel in ``tinynn/ops/embedding.py``), ``F.one_hot``."""
 from ... import backend, dtypes
+from ...ops.embedding import embedding
 from ...tensor import Tensor
 
-__all__ = ["one_hot"]
+__all__ = ["embedding", "one_hot"]
 
 
 def one_hot(tensor, num_classes=-1):
