@@ -272,11 +272,14 @@ def read_checkpoint(path):
     if not isinstance(epoch, int) or isinstance(epoch, bool) or epoch < 0:
         raise UsageError(f"--resume {path}: its epoch {epoch!r} is not a number of epochs")
     config = state.get("config")
-    if config is not None and not (isinstance(config, dict) and isinstance(config.get("script"), str)
-                                   and isinstance(config.get("model"), dict)
-                                   and isinstance(config.get("flags"), dict)):
+    if config is not None and not _is_run_config(config):
         raise UsageError(f"--resume {path}: its recorded configuration is damaged")
     return state
+
+
+def _is_run_config(config):
+    return (isinstance(config, dict) and isinstance(config.get("script"), str)
+            and isinstance(config.get("model"), dict) and isinstance(config.get("flags"), dict))
 
 
 def check_same_model(path, saved, current):
@@ -302,11 +305,11 @@ def check_fits(path, state, model):
     saved, mine = state["model"], model.state_dict()
     if not isinstance(saved, dict):
         raise UsageError(f"--resume {path}: its 'model' entry is not a state dict")
+    shape = {key: tuple(getattr(value, "shape", ())) for key, value in saved.items()}
     problems = [f"{key} is missing" for key in mine if key not in saved]
     problems += [f"{key} is not in this model" for key in saved if key not in mine]
-    problems += [f"{key} has shape {tuple(getattr(saved[key], 'shape', ()))}, this model's "
-                 f"{tuple(mine[key].shape)}" for key in mine
-                 if key in saved and tuple(getattr(saved[key], "shape", ())) != tuple(mine[key].shape)]
+    problems += [f"{key} has shape {shape[key]}, this model's {tuple(value.shape)}"
+                 for key, value in mine.items() if key in saved and shape[key] != tuple(value.shape)]
     if problems:
         more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
         raise UsageError(f"--resume {path} does not fit this model: "
@@ -425,5 +428,6 @@ def _run(args, model, optimizer, scheduler, config, summary_input):
                 save_checkpoint(args.save, model, optimizer, scheduler, epoch, config)
             except OSError as exc:
                 raise RunError(f"cannot write the checkpoint {args.save} after epoch {epoch}: "
-                               f"{exc.strerror or exc}; the previous checkpoint is unchanged") from None
+                               f"{exc.strerror or exc}; the previous checkpoint is "
+                               f"unchanged") from None
     return model

