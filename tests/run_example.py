@@ -59,6 +59,8 @@ def slow_fetch(delay):
 if __name__ == "__main__":
     mirror, script, *args = sys.argv[1:]
     sys.path[0] = os.path.dirname(os.path.abspath(script))  # as if the script were run itself
+    # this checkout's tinynn, as the example's own common.py would pick, not an installed one
+    sys.path.insert(1, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     point_mnist_at(mirror)
     sys.argv = [script, *args]
     runpy.run_path(script, run_name="__main__")
