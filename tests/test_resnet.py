@@ -310,10 +310,10 @@ def test_resume_continues_exactly(example, tmp_path, monkeypatch, capsys):
     after_epoch_1 = tmp_path / "after1.npz"
     save = common.save_checkpoint
 
-    def save_and_keep_epoch_1(path, model, optimizer, scheduler, epoch):
-        save(path, model, optimizer, scheduler, epoch)
+    def save_and_keep_epoch_1(path, model, optimizer, scheduler, epoch, *config):
+        save(path, model, optimizer, scheduler, epoch, *config)
         if epoch == 1 and path == str(straight):
-            save(str(after_epoch_1), model, optimizer, scheduler, epoch)
+            save(str(after_epoch_1), model, optimizer, scheduler, epoch, *config)
 
     monkeypatch.setattr(common, "save_checkpoint", save_and_keep_epoch_1)
     train_resnet.main(argv(tmp_path, "--epochs", "2", "--save", str(straight)))

@@ -200,3 +200,59 @@ def test_save_does_not_move_or_change_the_model(tmp_path, device):
     assert all(p.device == device for p in fresh.parameters())  # loaded onto the model's device
     for a, b in zip(model.parameters(), fresh.parameters()):
         np.testing.assert_array_equal(a.detach().cpu().numpy(), b.detach().cpu().numpy())
+
+
+# ----------------------------------------------------------- permissions, leftovers
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX file modes")
+@pytest.mark.parametrize("umask, mode", [(0o022, 0o644), (0o077, 0o600), (0o002, 0o664)])
+def test_saved_file_gets_the_umask_permissions(tmp_path, umask, mode):
+    old = os.umask(umask)
+    try:
+        tinynn.save({"w": tinynn.ones(2)}, tmp_path / "m.npz")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "m.npz").stat().st_mode & 0o777 == mode
+
+
+def dead_pid():
+    """The id of a process that has just exited (so no process has it, for now)."""
+    import subprocess
+    import sys
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+@pytest.mark.skipif(os.name != "posix", reason="stale temporaries are found by pid on POSIX")
+def test_next_save_removes_temporaries_of_dead_writers_only(tmp_path):
+    import socket
+    host = socket.gethostname()
+    path = tmp_path / "m.npz"
+    stale = tmp_path / f".m.npz.{host}.{dead_pid()}.0123456789ab.part"
+    live = tmp_path / f".m.npz.{host}.{os.getpid()}.ba9876543210.part"  # a live writer's
+    other_file = tmp_path / f".other.npz.{host}.{dead_pid()}.0123456789ab.part"
+    for leftover in (stale, live, other_file):
+        leftover.write_bytes(b"half a checkpoint")
+    tinynn.save({"w": tinynn.ones(2)}, path)
+    assert sorted(os.listdir(tmp_path)) == sorted(["m.npz", live.name, other_file.name])
+    assert tinynn.load(path)["w"].tolist() == [1.0, 1.0]
+
+
+def test_a_temporary_file_is_never_taken_for_the_checkpoint(tmp_path):
+    path = tmp_path / "m.npz"
+    tinynn.save({"version": 1}, path)
+    (tmp_path / ".m.npz.host.1.0123456789ab.part").write_bytes(b"PK\x03\x04 torn")
+    assert tinynn.load(path) == {"version": 1}
+    with pytest.raises(FileNotFoundError):
+        tinynn.load(tmp_path / "other.npz")
+
+
+def test_load_of_a_folder_says_so(tmp_path):
+    with pytest.raises(serialization.CheckpointError, match="is a folder"):
+        tinynn.load(tmp_path)
+
+
+def test_checkpoint_error_is_a_runtime_and_a_value_error():
+    assert issubclass(serialization.CheckpointError, RuntimeError)
+    assert issubclass(serialization.CheckpointError, ValueError)

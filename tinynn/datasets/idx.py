@@ -11,13 +11,13 @@ deep in NumPy.
 import gzip
 import math
 import os
-import secrets
 import zlib
 
 import numpy as np
 
-__all__ = ["IDXError", "parse_idx", "read_idx", "read_idx_bytes", "encode_idx", "write_idx",
-           "temp_path_beside"]
+from ..serialization import atomic_file
+
+__all__ = ["IDXError", "parse_idx", "read_idx", "read_idx_bytes", "encode_idx", "write_idx"]
 
 # type code -> big-endian dtype, as in the format's description on LeCun's MNIST page
 _CODE_TO_DTYPE = {
@@ -123,28 +123,5 @@ def write_idx(path, array, compresslevel=6):
     data = encode_idx(array)
     if path.endswith(".gz"):
         data = gzip.compress(data, compresslevel=compresslevel, mtime=0)
-    tmp = temp_path_beside(path)
-    try:
-        with open(tmp, "xb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        _remove_if_exists(tmp)
-        raise
-
-
-def temp_path_beside(path):
-    """A fresh hidden name in ``path``'s folder, for writing before ``os.replace``.
-
-    Same folder, so the rename is atomic (same filesystem); unlike ``mkstemp`` the file
-    is later created with ``open(.., "xb")``, so it gets the usual umask permissions.
-    """
-    folder, name = os.path.split(os.path.abspath(path))
-    return os.path.join(folder, f".{name}.{secrets.token_hex(6)}.part")
-
-
-def _remove_if_exists(path):
-    try:
-        os.unlink(path)
-    except FileNotFoundError:
-        pass
+    with atomic_file(path) as f:
+        f.write(data)

