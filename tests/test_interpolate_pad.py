@@ -151,6 +151,25 @@ def test_constant_pad_any_dims_and_negative_pads_crop():
     np.testing.assert_array_equal(crop, expected)
 
 
+@settings(max_examples=25, deadline=None)
+@given(h=st.integers(2, 6), w=st.integers(2, 6), pads=st.lists(st.integers(0, 5), min_size=4,
+                                                               max_size=4),
+       mode=st.sampled_from(["reflect", "replicate", "circular", "constant"]),
+       seed=st.integers(0, 50))
+def test_pad_matches_numpy_pad(h, w, pads, mode, seed):
+    # NumPy's 'reflect', 'edge' and 'wrap' are PyTorch's reflect, replicate and circular
+    left, right, top, bottom = pads
+    limit = {"reflect": lambda n, p: min(p, n - 1), "circular": lambda n, p: min(p, n)}.get(
+        mode, lambda n, p: p)
+    left, right, top, bottom = limit(w, left), limit(w, right), limit(h, top), limit(h, bottom)
+    x = np.random.default_rng(seed).standard_normal((2, 3, h, w))
+    out = F.pad(t(x), (left, right, top, bottom), mode=mode)
+    np_mode = {"reflect": "reflect", "replicate": "edge", "circular": "wrap",
+               "constant": "constant"}[mode]
+    expected = np.pad(x, ((0, 0), (0, 0), (top, bottom), (left, right)), mode=np_mode)
+    np.testing.assert_array_equal(npy(out), expected)
+
+
 # ---------------------------------------------------------------------------- hand-computed interpolation
 
 def test_nearest_index_rules():

@@ -23,8 +23,9 @@ positions are split into groups in which no input position repeats (the r-th rea
 each input position goes into group r) and each group is one vectorised ``+=``. The
 number of groups is the largest number of readers of one input position (2 for a 2x
 upsampling), like the kernel offsets of col2im, never a loop over pixels, never ``add.at``.
-Groups that are regular strides become slices (nearest 2x upsampling's backward is two
-strided adds).
+When every group splits into a few regular runs (integer scale factors, padding), the
+runs become pairs of strided slices, used by forward (one strided copy per run instead of
+``take``) and backward alike: nearest 2x upsampling's backward is two strided adds.
 
 Constant padding is a Function of its own: forward writes x into a filled array, backward
 slices the gradient back out.
@@ -42,17 +43,36 @@ __all__ = ["Resample", "ConstantPad", "interpolate", "pad"]
 
 # ---------------------------------------------------------------------------- tap tables
 
-def _as_slice(positions):
-    """A slice equal to an increasing arithmetic progression of ints, or None."""
-    n = len(positions)
-    if n == 0:
-        return None
-    if n == 1:
-        return slice(int(positions[0]), int(positions[0]) + 1)
-    step = int(positions[1] - positions[0])
-    if step <= 0 or not numpy.array_equal(numpy.diff(positions), numpy.full(n - 1, step)):
-        return None
-    return slice(int(positions[0]), int(positions[-1]) + 1, step)
+def _runs(outputs, inputs, limit=8):
+    """Cover the pairs (outputs[k], inputs[k]) with at most ``limit`` pairs of slices
+    (both sides arithmetic progressions), or return None when more would be needed.
+
+    Regular resamplings (a 2x upsampling, a reflection pad) split into a handful of
+    strided slices, and a strided copy or add is several times faster than fancy indexing.
+    """
+    runs, k, n = [], 0, len(outputs)
+    while k < n:
+        end = k + 1
+        if end < n:
+            step_o, step_i = outputs[end] - outputs[k], inputs[end] - inputs[k]
+            while end < n and outputs[end] - outputs[end - 1] == step_o and \
+                    inputs[end] - inputs[end - 1] == step_i:
+                end += 1
+        else:
+            step_o = step_i = 1
+        runs.append((_slice(outputs[k], end - k, int(step_o)), _slice(inputs[k], end - k,
+                                                                      int(step_i))))
+        if len(runs) > limit:
+            return None
+        k = end
+    return runs
+
+
+def _slice(start, count, step):
+    """The slice of ``count`` positions from ``start`` by ``step`` (which may be negative)."""
+    start, last = int(start), int(start) + (count - 1) * step
+    stop = last + step
+    return slice(start, None if stop < 0 else stop, step)
 
 
 def _reader_groups(index):
@@ -74,19 +94,17 @@ def _reader_groups(index):
     return groups
 
 
-def _to_device_index(positions, device):
-    """A slice when the positions are regular, else an int64 array on ``device``."""
-    as_slice = _as_slice(positions)
-    if as_slice is not None:
-        return as_slice
+def _device_index(positions, device):
     return backend.to_device(numpy.ascontiguousarray(positions, dtype=numpy.int64), device)
 
 
 def _step(axis, in_size, taps, ndim, dtype, device):
-    """One axis's plan: (axis, in_size, out_size, [(index, weight, groups), ...]).
+    """One axis's plan: (axis, in_size, out_size, [(index, weight, groups, sliced), ...]).
 
     ``taps`` are host pairs (index (out,), weight (out,) or None); the weights are reshaped
-    to broadcast along ``axis`` of an ``ndim``-dim array and cast to ``dtype``.
+    to broadcast along ``axis`` of an ``ndim``-dim array and cast to ``dtype``. ``groups``
+    are the reader groups, as pairs of slices when each splits into a few regular runs
+    (``sliced``), else as index arrays on ``device``.
     """
     out_size = len(taps[0][0])
     shape = [1] * ndim
@@ -95,9 +113,14 @@ def _step(axis, in_size, taps, ndim, dtype, device):
     for index, weight in taps:
         if weight is not None:
             weight = backend.to_device(weight.astype(dtype).reshape(shape), device)
-        groups = tuple((_to_device_index(o, device), _to_device_index(i, device))
-                       for o, i in _reader_groups(index))
-        plan.append((_to_device_index(index, device), weight, groups))
+        groups = _reader_groups(index)
+        runs = [_runs(o, i) for o, i in groups]
+        if all(r is not None for r in runs):
+            plan.append((None, weight, tuple(pair for r in runs for pair in r), True))
+        else:
+            groups = tuple((_device_index(o, device), _device_index(i, device))
+                           for o, i in groups)
+            plan.append((_device_index(index, device), weight, groups, False))
     return axis, in_size, out_size, plan
 
 
@@ -110,8 +133,9 @@ class Resample(Function):
     """Separable resampling of x: for each step, along its axis, a weighted sum of taps.
 
     ``steps``: a tuple of (axis, in_size, out_size, taps) from ``_step``; each tap is
-    (index, weight or None, reader groups). The steps (small index tables) are what
-    backward needs, so they are saved for backward and dropped after it.
+    (index, weight or None, reader groups, whether the groups are slices). The steps
+    (small index tables) are what backward needs, so they are saved for backward and
+    dropped after it.
     """
 
     backward_name = None
@@ -120,17 +144,19 @@ class Resample(Function):
         self.backward_name = name
         xp = get_array_module(x)
         out = x
-        for axis, _, _, taps in steps:
+        for axis, _, out_size, taps in steps:
             total = None
-            for index, weight, _ in taps:
-                if isinstance(index, slice):
-                    picked = out[_along(axis, index)]   # a view: copied or multiplied below
-                    if weight is None:
-                        picked = picked.copy()
+            for index, weight, groups, sliced in taps:
+                if sliced:                  # the groups partition the outputs: copy run by run
+                    shape = list(out.shape)
+                    shape[axis] = out_size
+                    picked = xp.empty(shape, dtype=out.dtype)
+                    for outputs, inputs in groups:
+                        picked[_along(axis, outputs)] = out[_along(axis, inputs)]
                 else:
                     picked = xp.take(out, index, axis=axis)
                 if weight is not None:
-                    picked = picked * weight
+                    picked *= weight
                 if total is None:
                     total = picked
                 else:
@@ -146,7 +172,7 @@ class Resample(Function):
             shape = list(grad.shape)
             shape[axis] = in_size
             gx = xp.zeros(shape, dtype=grad.dtype)
-            for _, weight, groups in taps:
+            for _, weight, groups, _ in taps:
                 contribution = grad * weight if weight is not None else grad
                 for outputs, inputs in groups:
                     # no input position repeats within a group: a plain += is exact
