@@ -2,7 +2,9 @@
 
     torchvision.datasets     tinynn.datasets (the same module: MNIST, FashionMNIST, ...)
     torchvision.transforms   image transforms (also tinynn.transforms, the same module)
-    torchvision.models       tinynn.models (the same module: the lecture's MLP, CNN, ResNets)
+    torchvision.utils        make_grid, save_image (PNG files, no imaging library)
+    torchvision.models       tinynn.models (the same module: the lecture's MLP, CNN and
+                             ResNets; ResNets for small images, no pretrained weights)
 
 The modules that live elsewhere are registered under their second name in
 ``sys.modules``, so ``import tinynn.vision.datasets`` and
@@ -12,9 +14,9 @@ The modules that live elsewhere are registered under their second name in
 import sys
 
 from .. import datasets, models
-from . import transforms
+from . import transforms, utils
 
-__all__ = ["datasets", "models", "transforms"]
+__all__ = ["datasets", "models", "transforms", "utils"]
 
 
 def _alias(name, module):
