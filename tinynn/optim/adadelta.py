@@ -14,8 +14,7 @@ the parameter itself, so ``lr`` is a plain multiplier (1.0 by default: the offic
 PyTorch MNIST example uses ``Adadelta(model.parameters(), lr=1.0)`` with ``StepLR``).
 """
 from .. import backend
-from ..tensor import Tensor
-from .optimizer import Optimizer, check_number
+from .optimizer import Optimizer, check_number, grad_with_decay
 
 __all__ = ["Adadelta"]
 
@@ -47,35 +46,17 @@ class Adadelta(Optimizer):
         check_number("eps", group["eps"], message="Invalid epsilon value: {}")
         check_number("weight_decay", group["weight_decay"], message="Invalid weight_decay value: {}")
 
-    def step(self, closure=None):
-        """One update of every parameter that has a gradient; returns ``closure()``'s loss."""
-        loss = self._evaluate(closure)
-        for group in self.param_groups:
-            # Python floats keep float32 arrays float32 (NumPy 2 treats them as weak scalars).
-            hyper = dict(lr=float(group["lr"]), rho=float(group["rho"]), eps=float(group["eps"]),
-                         weight_decay=float(group["weight_decay"]), maximize=bool(group["maximize"]))
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                state = self.state[p]
-                if not state:
-                    xp = backend.get_array_module(p.array)
-                    state["step"] = 0
-                    state["square_avg"] = Tensor(xp.zeros_like(p.array))
-                    state["acc_delta"] = Tensor(xp.zeros_like(p.array))
-                state["step"] += 1
-                adadelta_update(p.array, p.grad.array, square_avg=state["square_avg"].array,
-                                acc_delta=state["acc_delta"].array, **hyper)
-        return loss
+    def _step_group(self, group):
+        hyper = self._group_hyperparameters(group, ("lr", "rho", "eps", "weight_decay"), flags=("maximize",))
+        for p, state in self._params_with_state(group, ("square_avg", "acc_delta")):
+            adadelta_update(p.array, p.grad.array, square_avg=state["square_avg"].array,
+                            acc_delta=state["acc_delta"].array, **hyper)
 
 
 def adadelta_update(param, grad, *, square_avg, acc_delta, lr, rho, eps, weight_decay, maximize):
     """One Adadelta step on arrays: ``param`` and the buffers in place, ``grad`` only read."""
     xp = backend.get_array_module(param)
-    if maximize:
-        grad = -grad
-    if weight_decay != 0:
-        grad = param * weight_decay + grad
+    grad = grad_with_decay(param, grad, weight_decay, maximize)
 
     scratch = xp.multiply(grad, grad, dtype=param.dtype)
     scratch *= 1 - rho

@@ -13,7 +13,7 @@ shrinks with the gradients it has seen: rarely updated coordinates keep larger s
 """
 from .. import backend
 from ..tensor import Tensor
-from .optimizer import Optimizer, check_number
+from .optimizer import Optimizer, check_number, grad_with_decay
 
 __all__ = ["Adagrad"]
 
@@ -63,33 +63,22 @@ class Adagrad(Optimizer):
                      message="Invalid initial_accumulator_value value: {}")
         check_number("eps", group["eps"], message="Invalid epsilon value: {}")
 
-    def step(self, closure=None):
-        """One update of every parameter that has a gradient; returns ``closure()``'s loss."""
-        loss = self._evaluate(closure)
-        for group in self.param_groups:
-            # Python floats keep float32 arrays float32 (NumPy 2 treats them as weak scalars).
-            hyper = dict(lr=float(group["lr"]), lr_decay=float(group["lr_decay"]),
-                         weight_decay=float(group["weight_decay"]), eps=float(group["eps"]),
-                         maximize=bool(group["maximize"]))
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                self._init_state(p, group)  # only needed after load_state_dict dropped it
-                state = self.state[p]
-                state["step"] += 1
-                adagrad_update(p.array, p.grad.array, state_sum=state["sum"].array, step=state["step"],
-                               **hyper)
-        return loss
+    def _step_group(self, group):
+        hyper = self._group_hyperparameters(group, ("lr", "lr_decay", "weight_decay", "eps"), flags=("maximize",))
+        for p in group["params"]:
+            if p.grad is None:
+                continue
+            self._init_state(p, group)  # only needed after load_state_dict dropped it
+            state = self.state[p]
+            state["step"] += 1
+            adagrad_update(p.array, p.grad.array, state_sum=state["sum"].array, step=state["step"], **hyper)
 
 
 def adagrad_update(param, grad, *, state_sum, step, lr, lr_decay, weight_decay, eps, maximize):
     """One Adagrad step on arrays: ``param`` and ``state_sum`` in place, ``grad`` only read."""
     xp = backend.get_array_module(param)
-    if maximize:
-        grad = -grad
-    clr = lr / (1 + (step - 1) * lr_decay)
-    if weight_decay != 0:
-        grad = param * weight_decay + grad
+    grad = grad_with_decay(param, grad, weight_decay, maximize)
+    clr = lr / (1 + (step - 1) * lr_decay)          # lr~, the decayed learning rate
 
     scratch = xp.multiply(grad, grad, dtype=param.dtype)
     state_sum += scratch                            # s = s + g^2

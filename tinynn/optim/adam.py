@@ -15,8 +15,7 @@ The two ``1 - beta^t`` factors undo the bias of m and v towards their zero start
 import math
 
 from .. import backend
-from ..tensor import Tensor
-from .optimizer import Optimizer, check_number
+from .optimizer import Optimizer, check_number, grad_with_decay
 
 __all__ = ["Adam", "AdamW"]
 
@@ -56,63 +55,15 @@ class Adam(Optimizer):
                          message=f"Invalid beta parameter at index {i}: {{}}")
         check_number("weight_decay", group["weight_decay"], message="Invalid weight_decay value: {}")
 
-    def step(self, closure=None):
-        """One update of every parameter that has a gradient; returns ``closure()``'s loss."""
-        loss = self._evaluate(closure)
-        decoupled = self._decoupled_weight_decay
-        for group in self.param_groups:
-            # Python floats keep float32 arrays float32 (NumPy 2 treats them as weak scalars).
-            lr = float(group["lr"])
-            beta1, beta2 = float(group["betas"][0]), float(group["betas"][1])
-            eps, weight_decay = float(group["eps"]), float(group["weight_decay"])
-            amsgrad, maximize = group["amsgrad"], group["maximize"]
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                param, grad = p.array, p.grad.array   # grad is only read, never written
-                xp = backend.get_array_module(param)
-                state = self.state[p]
-                if not state:
-                    state["step"] = 0
-                    state["exp_avg"] = Tensor(xp.zeros_like(param))
-                    state["exp_avg_sq"] = Tensor(xp.zeros_like(param))
-                    if amsgrad:
-                        state["max_exp_avg_sq"] = Tensor(xp.zeros_like(param))
-                elif amsgrad and "max_exp_avg_sq" not in state:  # amsgrad switched on later
-                    state["max_exp_avg_sq"] = Tensor(xp.zeros_like(param))
-                state["step"] += 1
-                step = state["step"]
-                exp_avg, exp_avg_sq = state["exp_avg"].array, state["exp_avg_sq"].array
-
-                if maximize:
-                    grad = -grad
-                if weight_decay != 0:
-                    if decoupled:
-                        param *= 1 - lr * weight_decay
-                    else:
-                        grad = param * weight_decay + grad
-
-                scratch = xp.subtract(grad, exp_avg, dtype=param.dtype)
-                scratch *= 1 - beta1                      # m += (1 - beta1) * (g - m), a lerp
-                exp_avg += scratch
-                xp.multiply(grad, grad, out=scratch)
-                scratch *= 1 - beta2
-                exp_avg_sq *= beta2
-                exp_avg_sq += scratch
-
-                second = exp_avg_sq
-                if amsgrad:
-                    second = state["max_exp_avg_sq"].array
-                    xp.maximum(second, exp_avg_sq, out=second)
-                bias_correction1 = 1 - beta1 ** step
-                bias_correction2_sqrt = math.sqrt(1 - beta2 ** step)
-                denom = xp.sqrt(second, out=scratch)
-                denom /= bias_correction2_sqrt
-                denom += eps
-                xp.divide(exp_avg, denom, out=scratch)
-                scratch *= lr / bias_correction1
-                param -= scratch
-        return loss
+    def _step_group(self, group):
+        hyper = self._group_hyperparameters(group, ("lr", "betas", "eps", "weight_decay"),
+                                            flags=("amsgrad", "maximize"))
+        buffers = ("exp_avg", "exp_avg_sq") + (("max_exp_avg_sq",) if hyper["amsgrad"] else ())
+        for p, state in self._params_with_state(group, buffers):
+            adam_update(p.array, p.grad.array, exp_avg=state["exp_avg"].array,
+                        exp_avg_sq=state["exp_avg_sq"].array,
+                        max_exp_avg_sq=state["max_exp_avg_sq"].array if hyper["amsgrad"] else None,
+                        step=state["step"], decoupled=self._decoupled_weight_decay, **hyper)
 
 
 class AdamW(Adam):
@@ -128,3 +79,45 @@ class AdamW(Adam):
                  *, maximize=False):
         super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
                          amsgrad=amsgrad, maximize=maximize)
+
+
+def adam_update(param, grad, *, exp_avg, exp_avg_sq, max_exp_avg_sq, step, lr, beta1, beta2, eps,
+                weight_decay, amsgrad, decoupled, maximize):
+    """One Adam / AdamW step on arrays: ``param`` and the moments in place, ``grad`` only read.
+    ``max_exp_avg_sq`` is None when amsgrad is off."""
+    xp = backend.get_array_module(param)
+    if decoupled and weight_decay != 0:
+        param *= 1 - lr * weight_decay                        # AdamW: the decay acts on p itself
+    grad = grad_with_decay(param, grad, 0 if decoupled else weight_decay, maximize)
+
+    scratch = update_moments(grad, exp_avg, exp_avg_sq, beta1, beta2)
+    second = exp_avg_sq
+    if amsgrad:
+        xp.maximum(max_exp_avg_sq, exp_avg_sq, out=max_exp_avg_sq)   # v_max = max(v_max, v)
+        second = max_exp_avg_sq
+    bias_correction1 = 1 - beta1 ** step
+    bias_correction2_sqrt = math.sqrt(1 - beta2 ** step)
+    denom = xp.sqrt(second, out=scratch)
+    denom /= bias_correction2_sqrt
+    denom += eps                                              # sqrt(v) / sqrt(1 - beta2^t) + eps
+    xp.divide(exp_avg, denom, out=scratch)
+    scratch *= lr / bias_correction1
+    param -= scratch                                          # p = p - lr / (1 - beta1^t) m / denom
+
+
+def update_moments(grad, exp_avg, exp_avg_sq, beta1, beta2):
+    """Adam's running moments, in place: ``m = beta1 m + (1 - beta1) g`` and
+    ``v = beta2 v + (1 - beta2) g^2`` (also NAdam's and RAdam's).
+
+    Returns the scratch array it used (like ``exp_avg``, with no value to keep), for the
+    caller's next temporary: one new array per step in all.
+    """
+    xp = backend.get_array_module(exp_avg)
+    scratch = xp.subtract(grad, exp_avg, dtype=exp_avg.dtype)
+    scratch *= 1 - beta1                                      # m += (1 - beta1) (g - m), a lerp
+    exp_avg += scratch
+    xp.multiply(grad, grad, out=scratch)
+    scratch *= 1 - beta2
+    exp_avg_sq *= beta2
+    exp_avg_sq += scratch
+    return scratch

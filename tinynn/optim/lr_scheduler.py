@@ -71,9 +71,7 @@ class LRScheduler:
             self.last_epoch += 1
             values = self.get_lr()
         else:
-            warnings.warn("The epoch parameter in `scheduler.step()` was not necessary and is being "
-                          "deprecated where possible. Please use `scheduler.step()` to step the "
-                          "scheduler.", UserWarning, stacklevel=2)
+            _warn_epoch_deprecated()
             self.last_epoch = epoch
             closed_form = getattr(self, "_get_closed_form_lr", None)
             values = closed_form() if closed_form is not None else self.get_lr()
@@ -101,6 +99,13 @@ class LRScheduler:
 _LRScheduler = LRScheduler  # the older PyTorch name
 
 
+def _warn_epoch_deprecated():
+    """PyTorch's warning for ``scheduler.step(epoch)``, attributed to the caller of ``step``."""
+    warnings.warn("The epoch parameter in `scheduler.step()` was not necessary and is being "
+                  "deprecated where possible. Please use `scheduler.step()` to step the "
+                  "scheduler.", UserWarning, stacklevel=3)
+
+
 def _check_optimizer(optimizer):
     if not isinstance(optimizer, Optimizer):
         raise TypeError(f"{type(optimizer).__name__} is not an Optimizer")
@@ -117,6 +122,10 @@ def _one_per_group(optimizer, value, message):
             raise ValueError(message.format(expected=count, got=len(value)))
         return list(value)
     return [value] * count
+
+
+def _is_positive_int(value):
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool) and value > 0
 
 
 def _check_positive(name, value, integer=False):
@@ -234,7 +243,35 @@ class ExponentialLR(LRScheduler):
         return [base_lr * self.gamma ** self.last_epoch for base_lr in self.base_lrs]
 
 
-class LambdaLR(LRScheduler):
+class _LambdaScheduler(LRScheduler):
+    """What LambdaLR and MultiplicativeLR share: ``lr_lambdas`` (one function of the epoch per
+    parameter group) and a ``state_dict()`` that saves no functions (see ``LambdaLR``)."""
+
+    def __init__(self, optimizer, lr_lambda, last_epoch=-1, verbose=False):
+        _check_optimizer(optimizer)
+        self.lr_lambdas = _one_per_group(optimizer, lr_lambda, "Expected {expected} lr_lambdas, but got {got}")
+        for fn in self.lr_lambdas:
+            if not callable(fn):
+                raise TypeError(f"lr_lambda must be a function of the epoch (or a list of them), "
+                                f"got {type(fn).__name__}")
+        super().__init__(optimizer, last_epoch, verbose)
+
+    def state_dict(self):
+        state = {key: value for key, value in self.__dict__.items() if key not in ("optimizer", "lr_lambdas")}
+        state["lr_lambdas"] = [None if isinstance(fn, types.FunctionType) else dict(fn.__dict__)
+                               for fn in self.lr_lambdas]
+        return state
+
+    def load_state_dict(self, state_dict):
+        state = dict(state_dict)
+        saved = state.pop("lr_lambdas", None) or []
+        self.__dict__.update(state)
+        for fn, attributes in zip(self.lr_lambdas, saved):
+            if attributes is not None:
+                fn.__dict__.update(attributes)
+
+
+class LambdaLR(_LambdaScheduler):
     """``lr = initial_lr * lr_lambda(epoch)``, with your own function of the epoch.
 
     ``lr_lambda`` is one function, or a list with one function per parameter group::
@@ -246,70 +283,22 @@ class LambdaLR(LRScheduler):
     has its attributes (``__dict__``) saved and restored.
     """
 
-    def __init__(self, optimizer, lr_lambda, last_epoch=-1, verbose=False):
-        _check_optimizer(optimizer)
-        self.lr_lambdas = _one_per_group(optimizer, lr_lambda, "Expected {expected} lr_lambdas, but got {got}")
-        _check_callables(self.lr_lambdas)
-        super().__init__(optimizer, last_epoch, verbose)
-
     def get_lr(self):
         return [base_lr * lmbda(self.last_epoch) for lmbda, base_lr in zip(self.lr_lambdas, self.base_lrs)]
 
-    def state_dict(self):
-        return _state_dict_with_lambdas(self)
 
-    def load_state_dict(self, state_dict):
-        _load_state_dict_with_lambdas(self, state_dict)
-
-
-class MultiplicativeLR(LRScheduler):
+class MultiplicativeLR(_LambdaScheduler):
     """Multiply the lr by ``lr_lambda(epoch)`` at every epoch after the first.
 
     ``lr_epoch = lr_(epoch-1) * lr_lambda(epoch)``; ``lr_lambda`` is one function or one
     per parameter group, saved in ``state_dict()`` as for ``LambdaLR``.
     """
 
-    def __init__(self, optimizer, lr_lambda, last_epoch=-1, verbose=False):
-        _check_optimizer(optimizer)
-        self.lr_lambdas = _one_per_group(optimizer, lr_lambda, "Expected {expected} lr_lambdas, but got {got}")
-        _check_callables(self.lr_lambdas)
-        super().__init__(optimizer, last_epoch, verbose)
-
     def get_lr(self):
         groups = self.optimizer.param_groups
         if self.last_epoch > 0:
             return [group["lr"] * lmbda(self.last_epoch) for lmbda, group in zip(self.lr_lambdas, groups)]
         return [group["lr"] for group in groups]
-
-    def state_dict(self):
-        return _state_dict_with_lambdas(self)
-
-    def load_state_dict(self, state_dict):
-        _load_state_dict_with_lambdas(self, state_dict)
-
-
-def _check_callables(functions):
-    for fn in functions:
-        if not callable(fn):
-            raise TypeError(f"lr_lambda must be a function of the epoch (or a list of them), "
-                            f"got {type(fn).__name__}")
-
-
-def _state_dict_with_lambdas(scheduler):
-    """Functions cannot be saved without pickle: None for them, the attributes of callable objects."""
-    state = {key: value for key, value in scheduler.__dict__.items() if key not in ("optimizer", "lr_lambdas")}
-    state["lr_lambdas"] = [None if isinstance(fn, types.FunctionType) else dict(fn.__dict__)
-                           for fn in scheduler.lr_lambdas]
-    return state
-
-
-def _load_state_dict_with_lambdas(scheduler, state_dict):
-    state = dict(state_dict)
-    saved = state.pop("lr_lambdas", None) or []
-    scheduler.__dict__.update(state)
-    for fn, attributes in zip(scheduler.lr_lambdas, saved):
-        if attributes is not None:
-            fn.__dict__.update(attributes)
 
 
 class LinearLR(LRScheduler):
@@ -362,9 +351,9 @@ class CosineAnnealingWarmRestarts(LRScheduler):
     """
 
     def __init__(self, optimizer, T_0, T_mult=1, eta_min=0.0, last_epoch=-1, verbose=False):
-        if not isinstance(T_0, numbers.Integral) or isinstance(T_0, bool) or T_0 <= 0:
+        if not _is_positive_int(T_0):
             raise ValueError(f"Expected positive integer T_0, but got {T_0}")
-        if not isinstance(T_mult, numbers.Integral) or isinstance(T_mult, bool) or T_mult < 1:
+        if not _is_positive_int(T_mult):
             raise ValueError(f"Expected integer T_mult >= 1, but got {T_mult}")
         if not isinstance(eta_min, numbers.Real) or isinstance(eta_min, bool):
             raise ValueError(f"Expected float or int eta_min, but got {eta_min} of type {type(eta_min).__name__}")

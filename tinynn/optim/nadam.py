@@ -19,9 +19,8 @@ product of the mu's so far is kept in the state as ``'mu_product'``.
 import math
 
 from .. import backend
-from ..tensor import Tensor
-from .adam import Adam
-from .optimizer import Optimizer, check_number
+from .adam import Adam, update_moments
+from .optimizer import Optimizer, check_number, grad_with_decay
 
 __all__ = ["NAdam"]
 
@@ -54,30 +53,14 @@ class NAdam(Optimizer):
         Adam._check_group(self, group)  # lr, eps, betas, weight_decay: the same checks as Adam
         check_number("momentum_decay", group["momentum_decay"], message="Invalid momentum_decay value: {}")
 
-    def step(self, closure=None):
-        """One update of every parameter that has a gradient; returns ``closure()``'s loss."""
-        loss = self._evaluate(closure)
-        for group in self.param_groups:
-            # Python floats keep float32 arrays float32 (NumPy 2 treats them as weak scalars).
-            hyper = dict(lr=float(group["lr"]), beta1=float(group["betas"][0]), beta2=float(group["betas"][1]),
-                         eps=float(group["eps"]), weight_decay=float(group["weight_decay"]),
-                         momentum_decay=float(group["momentum_decay"]),
-                         decoupled=bool(group["decoupled_weight_decay"]), maximize=bool(group["maximize"]))
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                state = self.state[p]
-                if not state:
-                    xp = backend.get_array_module(p.array)
-                    state["step"] = 0
-                    state["mu_product"] = 1.0
-                    state["exp_avg"] = Tensor(xp.zeros_like(p.array))
-                    state["exp_avg_sq"] = Tensor(xp.zeros_like(p.array))
-                state["step"] += 1
-                state["mu_product"] = nadam_update(
-                    p.array, p.grad.array, exp_avg=state["exp_avg"].array, exp_avg_sq=state["exp_avg_sq"].array,
-                    step=state["step"], mu_product=float(state["mu_product"]), **hyper)
-        return loss
+    def _step_group(self, group):
+        hyper = self._group_hyperparameters(group, ("lr", "betas", "eps", "weight_decay", "momentum_decay"),
+                                            flags=("maximize",))
+        decoupled = bool(group["decoupled_weight_decay"])
+        for p, state in self._params_with_state(group, ("exp_avg", "exp_avg_sq")):
+            state["mu_product"] = nadam_update(
+                p.array, p.grad.array, exp_avg=state["exp_avg"].array, exp_avg_sq=state["exp_avg_sq"].array,
+                step=state["step"], mu_product=float(state.get("mu_product", 1.0)), decoupled=decoupled, **hyper)
 
 
 def nadam_update(param, grad, *, exp_avg, exp_avg_sq, step, mu_product, lr, beta1, beta2, eps,
@@ -87,26 +70,16 @@ def nadam_update(param, grad, *, exp_avg, exp_avg_sq, step, mu_product, lr, beta
     ``mu_product`` is mu_1 ... mu_{t-1}; returns mu_1 ... mu_t, the new value to keep.
     """
     xp = backend.get_array_module(param)
-    if maximize:
-        grad = -grad
-    if weight_decay != 0:
-        if decoupled:
-            param *= 1 - lr * weight_decay
-        else:
-            grad = param * weight_decay + grad
+    if decoupled and weight_decay != 0:
+        param *= 1 - lr * weight_decay                        # as AdamW: the decay acts on p itself
+    grad = grad_with_decay(param, grad, 0 if decoupled else weight_decay, maximize)
 
     mu = beta1 * (1 - 0.5 * 0.96 ** (step * momentum_decay))
     mu_next = beta1 * (1 - 0.5 * 0.96 ** ((step + 1) * momentum_decay))
     mu_product *= mu                                          # mu_1 ... mu_t
     bias_correction2 = 1 - beta2 ** step
 
-    scratch = xp.subtract(grad, exp_avg, dtype=param.dtype)
-    scratch *= 1 - beta1                                      # m += (1 - beta1) (g - m), a lerp
-    exp_avg += scratch                                        # m = beta1 m + (1 - beta1) g
-    xp.multiply(grad, grad, out=scratch)
-    scratch *= 1 - beta2
-    exp_avg_sq *= beta2
-    exp_avg_sq += scratch                                     # v = beta2 v + (1 - beta2) g^2
+    scratch = update_moments(grad, exp_avg, exp_avg_sq, beta1, beta2)   # m, v as in Adam
 
     denom = xp.sqrt(exp_avg_sq, out=scratch)
     denom /= math.sqrt(bias_correction2)

@@ -10,9 +10,8 @@ Both are importable as ``tinynn.optim.lr_scheduler.OneCycleLR`` / ``.ReduceLROnP
 """
 import math
 import numbers
-import warnings
 
-from .lr_scheduler import LRScheduler, _check_optimizer, _one_per_group
+from .lr_scheduler import LRScheduler, _check_optimizer, _is_positive_int, _one_per_group, _warn_epoch_deprecated
 
 __all__ = ["OneCycleLR", "ReduceLROnPlateau"]
 
@@ -73,11 +72,11 @@ class OneCycleLR(LRScheduler):
         self.anneal_strategy = anneal_strategy   # a name, not a function: state_dict stays plain data
 
         # Each phase: the step where it ends and the group entries it anneals between.
-        up_end = float(pct_start * self.total_steps) - 1
+        warm_up = dict(end_step=float(pct_start * self.total_steps) - 1, start_lr="initial_lr", end_lr="max_lr",
+                       start_momentum="max_momentum", end_momentum="base_momentum")
         if three_phase:
             self._schedule_phases = [
-                dict(end_step=up_end, start_lr="initial_lr", end_lr="max_lr",
-                     start_momentum="max_momentum", end_momentum="base_momentum"),
+                warm_up,
                 dict(end_step=float(2 * pct_start * self.total_steps) - 2, start_lr="max_lr", end_lr="initial_lr",
                      start_momentum="base_momentum", end_momentum="max_momentum"),
                 dict(end_step=self.total_steps - 1, start_lr="initial_lr", end_lr="min_lr",
@@ -85,8 +84,7 @@ class OneCycleLR(LRScheduler):
             ]
         else:
             self._schedule_phases = [
-                dict(end_step=up_end, start_lr="initial_lr", end_lr="max_lr",
-                     start_momentum="max_momentum", end_momentum="base_momentum"),
+                warm_up,
                 dict(end_step=self.total_steps - 1, start_lr="max_lr", end_lr="min_lr",
                      start_momentum="base_momentum", end_momentum="max_momentum"),
             ]
@@ -145,10 +143,6 @@ class OneCycleLR(LRScheduler):
             if self.cycle_momentum:
                 self._set_momentum(group, momentum)
         return lrs
-
-
-def _is_positive_int(value):
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool) and value > 0
 
 
 class ReduceLROnPlateau(LRScheduler):
@@ -219,9 +213,7 @@ class ReduceLROnPlateau(LRScheduler):
         if epoch is None:
             epoch = self.last_epoch + 1
         else:
-            warnings.warn("The epoch parameter in `scheduler.step()` was not necessary and is being "
-                          "deprecated where possible. Please use `scheduler.step()` to step the "
-                          "scheduler.", UserWarning, stacklevel=2)
+            _warn_epoch_deprecated()
         self.last_epoch = epoch
 
         if self.is_better(current, self.best):

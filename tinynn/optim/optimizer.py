@@ -5,8 +5,14 @@ and its own hyperparameters (``'lr'``, ...), filled in from the optimizer's ``de
 where the group does not give them. ``state`` maps each parameter (the Tensor object
 itself) to a dict of its running buffers (momentum, Adam's moments...).
 
-Subclasses implement ``step`` on the raw arrays (``p.array``, ``p.grad.array``) and
-``_check_group`` to validate hyperparameters. The layout of ``state_dict()`` is
+Subclasses implement ``_step_group(group)`` (``step`` runs the closure, then calls it for
+each group) and ``_check_group`` to validate hyperparameters. Like PyTorch's
+``_single_tensor_*`` functions, each optimizer file keeps its maths in one array-level
+function (``sgd_update``, ``adam_update``...) that updates ``p.array`` and the state
+buffers in place; the helpers here do the bookkeeping around it:
+``_group_hyperparameters`` (the group's values as Python scalars), ``_params_with_state``
+(the parameters with a gradient, their state created and ``'step'`` counted) and
+``grad_with_decay`` (maximize and L2 weight decay). The layout of ``state_dict()`` is
 PyTorch's, so checkpoints look the same::
 
     {'state': {0: {'momentum_buffer': tensor}, ...},          # keyed by parameter index
@@ -128,15 +134,60 @@ class Optimizer:
                     p.grad = Tensor(backend.get_array_module(grad).zeros_like(grad))
 
     def step(self, closure=None):
-        """Update every parameter that has a gradient, in place (subclasses implement)."""
+        """One update of every parameter that has a gradient; returns ``closure()``'s loss.
+
+        ``closure`` (optional) recomputes the loss and calls backward; it runs with grad
+        enabled, before the update.
+        """
+        loss = None
+        if closure is not None:
+            with enable_grad():
+                loss = closure()
+        for group in self.param_groups:
+            self._step_group(group)
+        return loss
+
+    def _step_group(self, group):
+        """Update, in place, the parameters of ``group`` that have a gradient (subclasses implement)."""
         raise NotImplementedError
 
-    def _evaluate(self, closure):
-        """Run ``closure`` (which recomputes the loss and calls backward) with grad enabled."""
-        if closure is None:
-            return None
-        with enable_grad():
-            return closure()
+    # ------------------------------------------------------------------ helpers of _step_group
+
+    @staticmethod
+    def _group_hyperparameters(group, names, flags=()):
+        """``group``'s hyperparameters, as keyword arguments of an array-level update function.
+
+        ``names`` become Python floats (NumPy 2 treats them as weak scalars, so float32
+        arrays stay float32), ``'betas'`` becoming ``beta1`` and ``beta2``; ``flags``
+        become bools.
+        """
+        hyper = {}
+        for name in names:
+            if name == "betas":
+                hyper["beta1"], hyper["beta2"] = float(group["betas"][0]), float(group["betas"][1])
+            else:
+                hyper[name] = float(group[name])
+        for name in flags:
+            hyper[name] = bool(group[name])
+        return hyper
+
+    def _params_with_state(self, group, buffers=()):
+        """Yield ``(p, state)`` for each parameter of ``group`` that has a gradient.
+
+        The state's ``'step'`` starts at 0 and is counted up before each yield; each name in
+        ``buffers`` that the state lacks gets a zero Tensor like the parameter (also when an
+        option that needs it, such as amsgrad, is switched on during training).
+        """
+        for p in group["params"]:
+            if p.grad is None:
+                continue
+            state = self.state[p]
+            state.setdefault("step", 0)
+            for name in buffers:
+                if name not in state:
+                    state[name] = Tensor(backend.get_array_module(p.array).zeros_like(p.array))
+            state["step"] += 1
+            yield p, state
 
     # ------------------------------------------------------------------ checkpoints
 
@@ -236,6 +287,16 @@ def _as_index(key):
     if isinstance(key, numbers.Integral):
         return int(key)
     return key
+
+
+def grad_with_decay(param, grad, weight_decay, maximize):
+    """The gradient an update follows: ``-grad`` if maximize, plus ``weight_decay * param`` (the
+    L2 penalty) if weight_decay != 0. ``grad`` is never written: a new array when either applies."""
+    if maximize:
+        grad = -grad
+    if weight_decay != 0:
+        grad = param * weight_decay + grad
+    return grad
 
 
 def check_number(name, value, low=0.0, high=None, message=None):

@@ -23,9 +23,8 @@ With the default beta2 = 0.999, rho_t passes 5 at the sixth step: RAdam needs no
 import math
 
 from .. import backend
-from ..tensor import Tensor
-from .adam import Adam
-from .optimizer import Optimizer
+from .adam import Adam, update_moments
+from .optimizer import Optimizer, grad_with_decay
 
 __all__ = ["RAdam"]
 
@@ -55,48 +54,23 @@ class RAdam(Optimizer):
 
     _check_group = Adam._check_group  # lr, eps, betas, weight_decay: the same checks as Adam
 
-    def step(self, closure=None):
-        """One update of every parameter that has a gradient; returns ``closure()``'s loss."""
-        loss = self._evaluate(closure)
-        for group in self.param_groups:
-            # Python floats keep float32 arrays float32 (NumPy 2 treats them as weak scalars).
-            hyper = dict(lr=float(group["lr"]), beta1=float(group["betas"][0]), beta2=float(group["betas"][1]),
-                         eps=float(group["eps"]), weight_decay=float(group["weight_decay"]),
-                         decoupled=bool(group["decoupled_weight_decay"]), maximize=bool(group["maximize"]))
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                state = self.state[p]
-                if not state:
-                    xp = backend.get_array_module(p.array)
-                    state["step"] = 0
-                    state["exp_avg"] = Tensor(xp.zeros_like(p.array))
-                    state["exp_avg_sq"] = Tensor(xp.zeros_like(p.array))
-                state["step"] += 1
-                radam_update(p.array, p.grad.array, exp_avg=state["exp_avg"].array,
-                             exp_avg_sq=state["exp_avg_sq"].array, step=state["step"], **hyper)
-        return loss
+    def _step_group(self, group):
+        hyper = self._group_hyperparameters(group, ("lr", "betas", "eps", "weight_decay"), flags=("maximize",))
+        decoupled = bool(group["decoupled_weight_decay"])
+        for p, state in self._params_with_state(group, ("exp_avg", "exp_avg_sq")):
+            radam_update(p.array, p.grad.array, exp_avg=state["exp_avg"].array,
+                         exp_avg_sq=state["exp_avg_sq"].array, step=state["step"], decoupled=decoupled, **hyper)
 
 
 def radam_update(param, grad, *, exp_avg, exp_avg_sq, step, lr, beta1, beta2, eps, weight_decay,
                  decoupled, maximize):
     """One RAdam step on arrays: ``param`` and the moments in place, ``grad`` only read."""
     xp = backend.get_array_module(param)
-    if maximize:
-        grad = -grad
-    if weight_decay != 0:
-        if decoupled:
-            param *= 1 - lr * weight_decay
-        else:
-            grad = param * weight_decay + grad
+    if decoupled and weight_decay != 0:
+        param *= 1 - lr * weight_decay                        # as AdamW: the decay acts on p itself
+    grad = grad_with_decay(param, grad, 0 if decoupled else weight_decay, maximize)
 
-    scratch = xp.subtract(grad, exp_avg, dtype=param.dtype)
-    scratch *= 1 - beta1                                      # m += (1 - beta1) (g - m), a lerp
-    exp_avg += scratch                                        # m = beta1 m + (1 - beta1) g
-    xp.multiply(grad, grad, out=scratch)
-    scratch *= 1 - beta2
-    exp_avg_sq *= beta2
-    exp_avg_sq += scratch                                     # v = beta2 v + (1 - beta2) g^2
+    scratch = update_moments(grad, exp_avg, exp_avg_sq, beta1, beta2)   # m, v as in Adam
 
     bias_correction1 = 1 - beta1 ** step
     bias_correction2 = 1 - beta2 ** step

@@ -15,8 +15,7 @@ eps is added *after* the square root, as PyTorch does (TensorFlow adds it inside
 All buffers start at zero; there is no bias correction (unlike Adam).
 """
 from .. import backend
-from ..tensor import Tensor
-from .optimizer import Optimizer, check_number
+from .optimizer import Optimizer, check_number, grad_with_decay
 
 __all__ = ["RMSprop"]
 
@@ -52,34 +51,21 @@ class RMSprop(Optimizer):
         check_number("weight_decay", group["weight_decay"], message="Invalid weight_decay value: {}")
         check_number("alpha", group["alpha"], message="Invalid alpha value: {}")
 
-    def step(self, closure=None):
-        """One update of every parameter that has a gradient; returns ``closure()``'s loss."""
-        loss = self._evaluate(closure)
-        for group in self.param_groups:
-            # Python floats keep float32 arrays float32 (NumPy 2 treats them as weak scalars).
-            hyper = dict(lr=float(group["lr"]), alpha=float(group["alpha"]), eps=float(group["eps"]),
-                         weight_decay=float(group["weight_decay"]), momentum=float(group["momentum"]),
-                         centered=bool(group["centered"]), maximize=bool(group["maximize"]))
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                state = self.state[p]
-                xp = backend.get_array_module(p.array)
-                if not state:
-                    state["step"] = 0
-                    state["square_avg"] = Tensor(xp.zeros_like(p.array))
-                # Buffers also appear when momentum/centered are switched on later (OneCycleLR sets momentum).
-                if hyper["momentum"] > 0 and "momentum_buffer" not in state:
-                    state["momentum_buffer"] = Tensor(xp.zeros_like(p.array))
-                if hyper["centered"] and "grad_avg" not in state:
-                    state["grad_avg"] = Tensor(xp.zeros_like(p.array))
-                state["step"] += 1
-                rmsprop_update(p.array, p.grad.array,
-                               square_avg=state["square_avg"].array,
-                               grad_avg=state["grad_avg"].array if hyper["centered"] else None,
-                               momentum_buffer=state["momentum_buffer"].array if hyper["momentum"] > 0 else None,
-                               **hyper)
-        return loss
+    def _step_group(self, group):
+        hyper = self._group_hyperparameters(group, ("lr", "alpha", "eps", "weight_decay", "momentum"),
+                                            flags=("centered", "maximize"))
+        # Buffers also appear when momentum/centered are switched on later (OneCycleLR sets momentum).
+        buffers = ["square_avg"]
+        if hyper["momentum"] > 0:
+            buffers.append("momentum_buffer")
+        if hyper["centered"]:
+            buffers.append("grad_avg")
+        for p, state in self._params_with_state(group, buffers):
+            rmsprop_update(p.array, p.grad.array,
+                           square_avg=state["square_avg"].array,
+                           grad_avg=state["grad_avg"].array if hyper["centered"] else None,
+                           momentum_buffer=state["momentum_buffer"].array if hyper["momentum"] > 0 else None,
+                           **hyper)
 
 
 def rmsprop_update(param, grad, *, square_avg, grad_avg, momentum_buffer,
@@ -87,10 +73,7 @@ def rmsprop_update(param, grad, *, square_avg, grad_avg, momentum_buffer,
     """One RMSprop step on arrays: ``param`` and the buffers are updated in place, ``grad`` is
     only read. ``grad_avg`` / ``momentum_buffer`` are None when centered / momentum are off."""
     xp = backend.get_array_module(param)
-    if maximize:
-        grad = -grad
-    if weight_decay != 0:
-        grad = param * weight_decay + grad
+    grad = grad_with_decay(param, grad, weight_decay, maximize)
 
     scratch = xp.multiply(grad, grad, dtype=param.dtype)
     scratch *= 1 - alpha

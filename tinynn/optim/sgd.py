@@ -15,7 +15,7 @@ changes the step at once, not only for new gradients.
 """
 from .. import backend
 from ..tensor import Tensor
-from .optimizer import Optimizer, check_number
+from .optimizer import Optimizer, check_number, grad_with_decay
 
 __all__ = ["SGD"]
 
@@ -51,35 +51,33 @@ class SGD(Optimizer):
         if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
             raise ValueError("Nesterov momentum requires a momentum and zero dampening")
 
-    def step(self, closure=None):
-        """One update of every parameter that has a gradient; returns ``closure()``'s loss."""
-        loss = self._evaluate(closure)
-        for group in self.param_groups:
-            # Python floats keep float32 arrays float32 (NumPy 2 treats them as weak scalars).
-            lr = float(group["lr"])
-            momentum = float(group["momentum"])
-            dampening = float(group["dampening"])
-            weight_decay = float(group["weight_decay"])
-            nesterov, maximize = group["nesterov"], group["maximize"]
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                param, grad = p.array, p.grad.array   # grad is only read, never written
-                if maximize:
-                    grad = -grad
-                if weight_decay != 0:
-                    grad = param * weight_decay + grad
-                if momentum != 0:
-                    state = self.state[p]
-                    buf = state.get("momentum_buffer")
-                    if buf is None:
-                        xp = backend.get_array_module(param)
-                        buf = state["momentum_buffer"] = Tensor(xp.array(grad, dtype=param.dtype))
-                        buf = buf.array
-                    else:
-                        buf = buf.array
-                        buf *= momentum
-                        buf += grad if dampening == 0 else (1 - dampening) * grad
-                    grad = grad + momentum * buf if nesterov else buf
-                param -= lr * grad
-        return loss
+    def _step_group(self, group):
+        hyper = self._group_hyperparameters(group, ("lr", "momentum", "dampening", "weight_decay"),
+                                            flags=("nesterov", "maximize"))
+        for p in group["params"]:
+            if p.grad is None:
+                continue
+            # Only momentum keeps state: without it, self.state stays empty (as in PyTorch).
+            state = self.state[p] if hyper["momentum"] != 0 else {}
+            buf = state.get("momentum_buffer")
+            buf = sgd_update(p.array, p.grad.array, momentum_buffer=None if buf is None else buf.array, **hyper)
+            if "momentum_buffer" not in state and buf is not None:
+                state["momentum_buffer"] = Tensor(buf)
+
+
+def sgd_update(param, grad, *, momentum_buffer, lr, momentum, dampening, weight_decay, nesterov, maximize):
+    """One SGD step on arrays: ``param`` and ``momentum_buffer`` in place, ``grad`` only read.
+
+    Returns the momentum buffer: a new array (a copy of the gradient) when
+    ``momentum_buffer`` is None at the first step, None when momentum is 0.
+    """
+    grad = grad_with_decay(param, grad, weight_decay, maximize)
+    if momentum != 0:
+        if momentum_buffer is None:
+            momentum_buffer = backend.get_array_module(param).array(grad, dtype=param.dtype)   # b = g
+        else:
+            momentum_buffer *= momentum
+            momentum_buffer += grad if dampening == 0 else (1 - dampening) * grad   # b = m b + (1 - d) g
+        grad = grad + momentum * momentum_buffer if nesterov else momentum_buffer
+    param -= lr * grad                                # p = p - lr g
+    return momentum_buffer
