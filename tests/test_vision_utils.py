@@ -208,3 +208,35 @@ def test_encode_png_round_trips_every_colour_type():
         vutils.encode_png(np.zeros((2, 2)))
     with pytest.raises(ValueError, match="C in 1..4"):
         vutils.encode_png(np.zeros((2, 2, 5), np.uint8))
+
+
+# ------------------------------------------------------------------ the example
+
+def test_show_predictions_example(tmp_path, monkeypatch, capsys):
+    """examples/show_predictions.py on a generated MNIST and an untrained CNN's checkpoint."""
+    import importlib.util
+
+    from fixtures_mnist import make_arrays, resources_for, write_raw
+    from tinynn.datasets import MNIST
+    from tinynn.models import CNN
+
+    arrays = make_arrays(n_train=1, n_test=70)
+    write_raw(tmp_path / "MNIST" / "raw", arrays)
+    monkeypatch.setattr(MNIST, "resources", resources_for(arrays))   # pins of this data
+    checkpoint = tmp_path / "cnn.ckpt"
+    tinynn.save({"model": CNN().state_dict(), "epoch": 1}, checkpoint)
+    examples = os.path.join(os.path.dirname(os.path.dirname(__file__)), "examples")
+    monkeypatch.syspath_prepend(examples)
+    spec = importlib.util.spec_from_file_location(
+        "show_predictions", os.path.join(examples, "show_predictions.py"))
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+
+    out = tmp_path / "predictions.png"
+    example.main([str(checkpoint), "--out", str(out), "--data-dir", str(tmp_path)])
+    lines = capsys.readouterr().out.splitlines()
+    block = lines[1:9]
+    assert len(block) == 8 and all(len(line.split()) == 8 for line in block)
+    assert lines[9].startswith("right: ") and lines[9].endswith("/64")
+    pixels, _ = decode_png(out.read_bytes())
+    assert pixels.shape[:2] == (8 * 30 + 2, 8 * 30 + 2)      # 8x8 digits of 28 + 2 padding
