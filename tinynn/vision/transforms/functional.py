@@ -579,11 +579,12 @@ def _expanded_size(angle, h, w):
 
 
 def _gather(flat, index):
-    """``flat``: ``(B, M, H*W)``; ``index``: ``(B, P)`` -> ``(B, M, P)``."""
+    """``flat``: ``(B, M, H*W)``; ``index``: ``(B, P)`` -> ``(B, M, P)``: sample b's
+    plane m read at ``index[b]``, as one ``take`` from the flattened array."""
     xp = get_array_module(flat)
-    sample = xp.arange(flat.shape[0])[:, None, None]
-    plane = xp.arange(flat.shape[1])[None, :, None]
-    return flat[sample, plane, index[:, None, :]]
+    count, planes, size = flat.shape
+    start = (xp.arange(count)[:, None] * planes + xp.arange(planes)[None, :]) * size
+    return xp.take(flat.reshape(-1), start[:, :, None] + index[:, None, :])
 
 
 def _warp(planes, inverse, out_hw, mode, fill, has_channels, batched, who):
