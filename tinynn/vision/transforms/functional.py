@@ -599,12 +599,12 @@ def _warp(planes, inverse, out_hw, mode, fill, has_channels, batched, who):
     flat = planes.reshape(count, -1, h * w)
     if not (flat.dtype.kind == "f" or mode is InterpolationMode.NEAREST):
         flat = flat.astype(cdtype)
-    A = xp.asarray(inverse, dtype=xp.float64)[:, :, :, None, None]       # (n, 2, 3, 1, 1)
+    inv = xp.asarray(inverse, dtype=xp.float64)[:, :, :, None, None]     # (n, 2, 3, 1, 1)
     xo = (xp.arange(ow, dtype=xp.float64) + 0.5 - ow * 0.5)[None, None, :]
     yo = (xp.arange(oh, dtype=xp.float64) + 0.5 - oh * 0.5)[None, :, None]
     # source point of every output pixel centre, in input pixel-index coordinates
-    u = A[:, 0, 0] * xo + A[:, 0, 1] * yo + A[:, 0, 2] + (w * 0.5 - 0.5)   # (n, oh, ow)
-    v = A[:, 1, 0] * xo + A[:, 1, 1] * yo + A[:, 1, 2] + (h * 0.5 - 0.5)
+    u = inv[:, 0, 0] * xo + inv[:, 0, 1] * yo + inv[:, 0, 2] + (w * 0.5 - 0.5)   # (n, oh, ow)
+    v = inv[:, 1, 0] * xo + inv[:, 1, 1] * yo + inv[:, 1, 2] + (h * 0.5 - 0.5)
     if mode is InterpolationMode.NEAREST:
         col, row = xp.rint(u), xp.rint(v)
         inside = (col >= 0) & (col <= w - 1) & (row >= 0) & (row <= h - 1)
