@@ -5,10 +5,15 @@ output tensor's ``grad_fn``. A node knows the nodes (or leaf tensors) its inputs
 (its edges) and the arrays its backward needs, which it keeps only until backward has used
 them. ``backward`` visits the nodes in reverse topological order, sums the gradients that
 reach each node from every path, and hands each node's input gradients down its edges.
+A leaf is served (its hooks, its ``.grad``, its post-accumulate hooks) as soon as the last
+node with an edge to it has run, so a hook can start work (DistributedDataParallel starts
+an allreduce) while the rest of the graph is still going backward.
 """
+import weakref
+
 from .grad_mode import no_grad
 
-__all__ = ["Node", "run_backward"]
+__all__ = ["Node", "run_backward", "register_post_accumulate_grad_hook", "queue_callback"]
 
 FREED_GRAPH = ("Trying to backward through the graph a second time (or directly access saved "
                "tensors after they have already been freed). Saved intermediate values of the "
@@ -82,13 +87,63 @@ def topological_order(roots):
     return post_order
 
 
+_post_accumulate_hooks = {}   # id(leaf tensor) -> [hook(tensor), ...]
+_callbacks = None             # callbacks queued during the backward pass now running
+
+
+def register_post_accumulate_grad_hook(tensor, hook):
+    """Call ``hook(tensor)`` every time backward has accumulated a gradient into the leaf
+    ``tensor``'s ``.grad`` (``torch.Tensor.register_post_accumulate_grad_hook``).
+    Returns a handle whose ``remove()`` takes the hook away again."""
+    if tensor._grad_fn is not None:
+        raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors")
+    if not tensor.requires_grad:
+        raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+    if id(tensor) not in _post_accumulate_hooks:
+        _post_accumulate_hooks[id(tensor)] = []
+        weakref.finalize(tensor, _post_accumulate_hooks.pop, id(tensor), None)  # before id reuse
+    hooks = _post_accumulate_hooks[id(tensor)]
+    hooks.append(hook)
+    return _HookHandle(hooks, hook)
+
+
+class _HookHandle:
+    def __init__(self, hooks, hook):
+        self._hooks, self._hook = hooks, hook
+
+    def remove(self):
+        if self._hook in self._hooks:
+            self._hooks.remove(self._hook)
+
+
+def queue_callback(callback):
+    """Run ``callback()`` once the backward pass now running has served every leaf
+    (PyTorch's ``Variable._execution_engine.queue_callback``); call it from a hook."""
+    if _callbacks is None:
+        raise RuntimeError("queue_callback can only be called during the backward pass")
+    _callbacks.append(callback)
+
+
 def run_backward(roots, seeds, retain_graph=False, inputs=None, accumulate=True):
     """Propagate ``seeds`` (arrays, one per root tensor) back through the graph.
 
     With ``inputs=None`` every leaf's ``.grad`` accumulates its gradient. With ``inputs``
     (tensors, leaves or not) their gradients are returned in that order (None where no path
     leads to one), and only they accumulate into ``.grad`` when ``accumulate`` is set.
+    Callbacks queued by hooks (``queue_callback``) run at the end.
     """
+    global _callbacks
+    outer, _callbacks = _callbacks, []
+    try:
+        found = _propagate(roots, seeds, retain_graph, inputs, accumulate)
+        while _callbacks:
+            _callbacks.pop(0)()
+    finally:
+        _callbacks = outer
+    return found
+
+
+def _propagate(roots, seeds, retain_graph, inputs, accumulate):
     inputs = list(inputs) if inputs is not None else None
     slot_of_node, slot_of_leaf = {}, {}
     for i, t in enumerate(inputs or ()):
@@ -99,8 +154,25 @@ def run_backward(roots, seeds, retain_graph=False, inputs=None, accumulate=True)
         found[slot] = grad if found[slot] is None else found[slot] + grad
 
     # A leaf reached by several paths gets the sum of them, and its hooks see that sum once
-    # (as PyTorch's AccumulateGrad node does): leaves are served after the whole pass.
+    # (as PyTorch's AccumulateGrad node does): a leaf is served once every node with an edge
+    # to it has run (``consumers`` counts the edges still to run); roots at the end.
     leaf_grads = {}
+
+    def serve(leaf, grad):
+        grad = leaf._run_hooks(grad)
+        if inputs is None:
+            leaf._accumulate_grad(grad)
+            for hook in list(_post_accumulate_hooks.get(id(leaf), ())):
+                hook(leaf)
+        else:
+            collect(slot_of_leaf[id(leaf)], grad)
+
+    def serve_leaves_fed_by(node):
+        for edge in node._edges:
+            if edge is not None and not isinstance(edge, Node):
+                consumers[id(edge)] -= 1
+                if consumers[id(edge)] == 0 and id(edge) in leaf_grads:
+                    serve(*leaf_grads.pop(id(edge)))
 
     def deliver_to_leaf(leaf, grad):
         if inputs is not None and id(leaf) not in slot_of_leaf:
@@ -117,12 +189,19 @@ def run_backward(roots, seeds, retain_graph=False, inputs=None, accumulate=True)
         pending[id(node)] = seed if id(node) not in pending else pending[id(node)] + seed
         root_nodes.append(node)
 
+    order, consumers = topological_order(root_nodes), {}
+    for node in order:
+        for edge in node._edges:
+            if edge is not None and not isinstance(edge, Node):
+                consumers[id(edge)] = consumers.get(id(edge), 0) + 1
+
     with no_grad():
-        for node in topological_order(root_nodes):
+        for node in order:
             if node._freed:
                 raise RuntimeError(FREED_GRAPH)
             grad = pending.pop(id(node), None)
             if grad is None:  # this node's output did not influence the result
+                serve_leaves_fed_by(node)
                 continue
             for hook in node._hooks or ():
                 grad = hook(grad)
@@ -145,16 +224,15 @@ def run_backward(roots, seeds, retain_graph=False, inputs=None, accumulate=True)
                     deliver_to_leaf(edge, g)
             if not retain_graph:
                 node._free()
+            serve_leaves_fed_by(node)
 
-    for leaf, grad in leaf_grads.values():
-        grad = leaf._run_hooks(grad)
-        if inputs is None:
-            leaf._accumulate_grad(grad)
-        else:
-            collect(slot_of_leaf[id(leaf)], grad)
+    for leaf, grad in list(leaf_grads.values()):   # leaves that were roots themselves
+        serve(leaf, grad)
 
     if inputs is not None and accumulate:
         for t, g in zip(inputs, found):
             if g is not None:
                 t._accumulate_grad(g)
+                for hook in list(_post_accumulate_hooks.get(id(t), ())):
+                    hook(t)
     return found
