@@ -27,7 +27,6 @@ from hypothesis import given, settings, strategies as st
 import tinynn
 import tinynn.distributed as dist
 import tinynn.nn as nn
-import tinynn.nn.functional as F
 from tinynn.engine import queue_callback, register_post_accumulate_grad_hook
 from tinynn.nn.parallel import DistributedDataParallel
 from tinynn.nn.sync_batchnorm import SyncBatchNorm, SyncBatchNormFunction
@@ -256,8 +255,8 @@ def test_sync_batchnorm_without_a_group_is_batchnorm(device):
         x.grad = None
         out = layer(x)
         out.backward(g)
-        outs.append((out.detach().cpu().numpy(), x.grad.cpu().numpy(), layer.weight.grad.cpu().numpy(),
-                     layer.running_var.cpu().numpy()))
+        outs.append((out.detach().cpu().numpy(), x.grad.cpu().numpy(),
+                     layer.weight.grad.cpu().numpy(), layer.running_var.cpu().numpy()))
     for a, b in zip(*outs):
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6)
     with pytest.raises(ValueError, match=re.escape("expected at least 2D input (got 1D input)")):

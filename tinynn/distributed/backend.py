@@ -248,7 +248,8 @@ class Communicator:
         if self.rank == dst:
             request = self._mpi("Reduce", blocking, self.MPI.IN_PLACE, buf, op=mpi_op, root=dst)
             return Work(request, self._then(copy_back, self._divider(array, op)), self)
-        return Work(self._mpi("Reduce", blocking, buf, None, op=mpi_op, root=dst), communicator=self)
+        request = self._mpi("Reduce", blocking, buf, None, op=mpi_op, root=dst)
+        return Work(request, communicator=self)
 
     def allgather_object(self, obj):
         """Small Python objects (shapes, names) from every rank, pickled: metadata only."""
@@ -309,8 +310,9 @@ class Communicator:
     # ------------------------------------------------------------------ NCCL
 
     def _use_nccl(self, array):
-        """True when ``array`` is a GPU array and every rank agreed to use NCCL."""
-        if isinstance(array, numpy.ndarray):
+        """True when ``array`` is a GPU array of a type NCCL has, and every rank agreed to
+        use NCCL."""
+        if isinstance(array, numpy.ndarray) or array.dtype.name not in _NCCL_TYPES:
             return False
         if self._nccl is None:
             self._nccl = self._start_nccl(array)

@@ -78,16 +78,16 @@ class DistributedDataParallel(Module):
             raise RuntimeError("DistributedDataParallel is not needed when a module doesn't have "
                                "any parameter that requires a gradient.")
         _check_same_model(world, module)
-        for tensor in list(module.parameters()) + list(module.buffers()):
-            world.broadcast(tensor.array, 0).wait()   # every replica starts as rank 0's
+        # Every replica starts as rank 0's.
+        _broadcast_coalesced(world, [t.array for t in list(module.parameters()) +
+                                     list(module.buffers())])
         self.reducer = _Reducer(world, named, int(self.bucket_cap_mb * 1024 * 1024),
                                 self.find_unused_parameters)
 
     def forward(self, *inputs, **kwargs):
         sync = is_grad_enabled() and self.require_backward_grad_sync
         if self.require_forward_param_sync and self.broadcast_buffers:
-            for buffer in self.module.buffers():
-                self.reducer.world.broadcast(buffer.array, 0).wait()
+            _broadcast_coalesced(self.reducer.world, [b.array for b in self.module.buffers()])
         output = self.module(*inputs, **kwargs)
         self.require_forward_param_sync = sync
         if sync:
@@ -238,6 +238,25 @@ class _Reducer:
             else:
                 p.grad.array[...] = average
         self.stats["copy_seconds"] += time.perf_counter() - start_time
+
+
+def _broadcast_coalesced(world, arrays):
+    """Rank 0's values into ``arrays`` on every rank: one broadcast per dtype and device
+    (a flat buffer), not one per array (a ResNet has 60 BatchNorm buffers)."""
+    groups = {}
+    for array in arrays:
+        key = (array.dtype.str, str(backend.device_of(array)))
+        groups.setdefault(key, []).append(array)
+    for group in groups.values():
+        xp = backend.get_array_module(group[0])
+        flat = xp.concatenate([a.reshape(-1) for a in group]) if len(group) > 1 \
+            else xp.ascontiguousarray(group[0]).reshape(-1)
+        world.broadcast(flat, 0).wait()
+        if world.rank != 0:
+            start = 0
+            for array in group:
+                array[...] = flat[start:start + array.size].reshape(array.shape)
+                start += array.size
 
 
 def _make_hook(reducer_ref, index):
