@@ -412,6 +412,37 @@ def check_unused_parameters():
     assert np.array_equal(grads[0].numpy(), grads[1].numpy())
 
 
+def check_rank_dependent_heads_with_sync_batchnorm():
+    """Rank 0 uses one head, rank 1 the other, with SyncBatchNorm below them and one
+    parameter per bucket: the buckets start in a different order, relative to SyncBatchNorm's
+    allreduces, on the two ranks (MPI wants one order per communicator, so the buckets have
+    their own; MPICH happens to tolerate the mix, so this checks the values). The result is
+    the one-process gradient of the mean of the two ranks' losses."""
+    class Net(nn.Module):
+        def __init__(self, norm):
+            super().__init__()
+            self.body, self.bn = nn.Linear(12, 8), norm(8)
+            self.first, self.second = nn.Linear(8, 5), nn.Linear(8, 5)
+            self.double()
+
+        def forward(self, x, head):
+            return getattr(self, head)(self.bn(self.body(x)))
+
+    x, y = batch_data(64, seed=8)
+    tinynn.manual_seed(4)
+    model = Net(SyncBatchNorm)
+    tinynn.manual_seed(4)
+    reference = Net(nn.BatchNorm1d)
+    ddp = DDP(model, bucket_cap_mb=0, find_unused_parameters=True)
+    head = "first" if RANK == 0 else "second"
+    F.cross_entropy(ddp(shard(x), head), shard(y)).backward()
+    h = reference.bn(reference.body(x))
+    ((F.cross_entropy(reference.first(h[:32]), y[:32]) +
+      F.cross_entropy(reference.second(h[32:]), y[32:])) / 2).backward()
+    for (name, p), q in zip(model.named_parameters(), reference.parameters()):
+        np.testing.assert_allclose(p.grad.numpy(), q.grad.numpy(), atol=1e-10, err_msg=name)
+
+
 def check_ddp_construction():
     tinynn.manual_seed(RANK)                      # different weights and buffers on each rank
     model = SmallCNN(batch_norm=True)

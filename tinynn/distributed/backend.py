@@ -130,6 +130,24 @@ class Communicator:
         self._previous_excepthook = None
         self._blocked = None       # (since, what) while this rank waits in a collective
         self._timeout = None       # seconds the watchdog lets one wait last
+        self._watchdog_owner = self
+
+    def duplicate(self):
+        """The same ranks, with collectives ordered apart from this communicator's (MPI's
+        ``Comm.Dup``): DistributedDataParallel's bucket allreduces, whose order relative to
+        other collectives may differ between ranks, run on one. Shares the watchdog.
+        Call on every rank at the same point (it is a collective), and ``prepare`` it for
+        GPU arrays there too."""
+        twin = object.__new__(Communicator)
+        twin.__dict__.update(self.__dict__)
+        twin.comm = self.comm.Dup()
+        twin._nccl, twin._previous_excepthook = None, None
+        return twin
+
+    def prepare(self, array):
+        """Decide now, on every rank together, how arrays like ``array`` travel (NCCL or
+        host copies), instead of at the first collective."""
+        self._use_nccl(array)
 
     # ------------------------------------------------------------------ faults
 
@@ -176,11 +194,12 @@ class Communicator:
     @contextlib.contextmanager
     def watched(self, what):
         """Mark this rank as waiting in ``what`` (for the watchdog)."""
-        self._blocked = (time.monotonic(), what)
+        owner = self._watchdog_owner
+        owner._blocked = (time.monotonic(), what)
         try:
             yield
         finally:
-            self._blocked = None
+            owner._blocked = None
 
     def close(self):
         self._timeout = None   # the watchdog thread ends at its next look

@@ -81,13 +81,19 @@ class DistributedDataParallel(Module):
         # Every replica starts as rank 0's.
         _broadcast_coalesced(world, [t.array for t in list(module.parameters()) +
                                      list(module.buffers())])
-        self.reducer = _Reducer(world, named, int(self.bucket_cap_mb * 1024 * 1024),
+        # The buckets' allreduces get a communicator of their own: with unused parameters
+        # they may start in another order, relative to other collectives (SyncBatchNorm's),
+        # on each rank.
+        buckets = world.duplicate()
+        buckets.prepare(named[0][1].array)
+        self.reducer = _Reducer(buckets, named, int(self.bucket_cap_mb * 1024 * 1024),
                                 self.find_unused_parameters)
 
     def forward(self, *inputs, **kwargs):
         sync = is_grad_enabled() and self.require_backward_grad_sync
         if self.require_forward_param_sync and self.broadcast_buffers:
-            _broadcast_coalesced(self.reducer.world, [b.array for b in self.module.buffers()])
+            _broadcast_coalesced(dist._require_world(),
+                                 [b.array for b in self.module.buffers()])
         output = self.module(*inputs, **kwargs)
         self.require_forward_param_sync = sync
         if sync:
