@@ -17,6 +17,7 @@ import sys
 import time
 import zipfile
 
+import numpy as np
 from tqdm import tqdm
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -26,6 +27,7 @@ import tinynn.nn.functional as F  # noqa: E402
 from tinynn import backend, datasets, optim, transforms  # noqa: E402
 from tinynn.serialization import CheckpointError, check_folder_writable  # noqa: E402
 from tinynn.utils import data  # noqa: E402
+from tinynn.vision.utils import save_image  # noqa: E402
 
 MNIST_MEAN, MNIST_STD = 0.1307, 0.3081
 
@@ -104,6 +106,9 @@ def make_parser(description, epochs, batch_size, lr, momentum, optimizer, schedu
                         help="train on the first N images only (quick runs)")
     parser.add_argument("--log-interval", type=positive_int, default=200, metavar="STEPS",
                         help="print the loss every STEPS batches")
+    parser.add_argument("--save-samples", metavar="PNG",
+                        help="after training, save the first 64 test digits as a PNG grid "
+                             "(wrong predictions in red) and print the predictions")
     return parser
 
 
@@ -117,6 +122,8 @@ def parse_args(parser, argv=None):
                              "pip install 'tinynn[gpu]'")
         if args.save:
             check_save_path(args.save)
+        if args.save_samples:
+            check_samples_path(args.save_samples)
         if args.resume:
             check_resume_path(args.resume)
     except UsageError as exc:
@@ -124,6 +131,16 @@ def parse_args(parser, argv=None):
     tinynn.manual_seed(args.seed)
     backend.keep_freed_cpu_memory()  # reuse each batch's buffers instead of re-faulting them
     return args
+
+
+def check_samples_path(path):
+    """The PNG of ``--save-samples`` can be written: a .png name in a writable folder."""
+    if not path.lower().endswith(".png"):
+        raise UsageError(f"--save-samples {path}: give a file name ending in .png")
+    folder = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path) or not os.path.isdir(folder) or not os.access(folder, os.W_OK):
+        raise UsageError(f"--save-samples {path}: cannot write a file there (the folder must "
+                         f"exist and be writable)")
 
 
 def check_save_path(path):
@@ -430,4 +447,38 @@ def _run(args, model, optimizer, scheduler, config, summary_input):
                 raise RunError(f"cannot write the checkpoint {args.save} after epoch {epoch}: "
                                f"{exc.strerror or exc}; the previous checkpoint is "
                                f"unchanged") from None
+    if args.save_samples:
+        save_samples(model, test_loader, device, args.save_samples)
     return model
+
+
+def save_samples(model, test_loader, device, path, count=64, nrow=8):
+    """Print the model's predictions for the first ``count`` test digits and save them as a
+    PNG grid, so a student can look at what the model does."""
+    images, labels = next(iter(test_loader))
+    images, labels = images[:count], labels[:count]
+    model.eval()
+    with tinynn.no_grad():
+        predicted = model(images.to(device)).argmax(dim=1).cpu().numpy()
+    labels = labels.numpy()
+    wrong = predicted != labels
+    print(f"predictions for the first {len(labels)} test digits (3(5): predicted 3, label 5):")
+    print(prediction_block(predicted.tolist(), labels.tolist(), nrow))
+    save_grid(images, wrong, path, nrow)
+    print(f"wrote {path}: {len(labels) - int(wrong.sum())}/{len(labels)} right, wrong ones in red")
+
+
+def prediction_block(predicted, labels, nrow):
+    """The predictions as text, ``nrow`` per line like the grid; wrong ones as ``p(label)``."""
+    cells = [f"{p}" if p == y else f"{p}({y})" for p, y in zip(predicted, labels)]
+    return "\n".join("".join(f"{cell:>6}" for cell in cells[i:i + nrow])
+                     for i in range(0, len(cells), nrow))
+
+
+def save_grid(images, wrong, path, nrow):
+    """Un-normalise to [0, 1], colour the wrong digits red, and save the grid."""
+    pixels = np.clip(images.cpu().numpy() * MNIST_STD + MNIST_MEAN, 0.0, 1.0)
+    rgb = np.repeat(pixels, 3, axis=1)                   # (N, 3, 28, 28)
+    rgb[wrong, 1:] *= 0.25                               # keep red, dim green and blue
+    save_image(tinynn.tensor(rgb), path, nrow=nrow, padding=2, pad_value=0.5)
+

@@ -9,15 +9,13 @@ grid with ``tinynn.vision.utils.save_image``: right answers grey, wrong ones red
 """
 import argparse
 
-import numpy as np
-from common import MNIST_MEAN, MNIST_STD  # also puts the repository on sys.path
+from common import MNIST_MEAN, MNIST_STD, prediction_block, save_grid  # also puts the repository on sys.path
 
 import tinynn
 import tinynn.vision as torchvision
 from tinynn.models import CNN
 from tinynn.utils import data
 from tinynn.vision import transforms
-from tinynn.vision.utils import save_image
 
 
 def load_model(path, device):
@@ -36,21 +34,6 @@ def first_test_digits(data_dir, count):
                                          transform=transform)
     loader = data.DataLoader(testset, batch_size=count, shuffle=False)
     return next(iter(loader))
-
-
-def prediction_block(predicted, labels, nrow):
-    """The predictions as text, ``nrow`` per line like the grid; wrong ones as ``p(label)``."""
-    cells = [f"{p}" if p == y else f"{p}({y})" for p, y in zip(predicted, labels)]
-    return "\n".join("".join(f"{cell:>6}" for cell in cells[i:i + nrow])
-                     for i in range(0, len(cells), nrow))
-
-
-def save_grid(images, wrong, path, nrow):
-    """Un-normalise to [0, 1], colour the wrong digits red, and save the grid."""
-    pixels = np.clip(images.cpu().numpy() * MNIST_STD + MNIST_MEAN, 0.0, 1.0)
-    rgb = np.repeat(pixels, 3, axis=1)                   # (N, 3, 28, 28)
-    rgb[wrong, 1:] *= 0.25                               # keep red, dim green and blue
-    save_image(tinynn.tensor(rgb), path, nrow=nrow, padding=2, pad_value=0.5)
 
 
 def main(argv=None):

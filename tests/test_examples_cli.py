@@ -358,3 +358,20 @@ def test_resume_with_another_model_names_the_flags_that_differ(mnist, tmp_path):
                         "--resume", ck)
     assert_one_line_error(other, "train_cnn.py", 2,
                           "was written by train_resnet.py, not train_cnn.py")
+
+
+# ------------------------------------------------------------------ --save-samples
+
+def test_save_samples_writes_a_png_of_the_predictions(mnist, tmp_path):
+    target = tmp_path / "samples.png"
+    result = run_example(mnist, "train_cnn.py", "--data-dir", mnist.data, "--epochs", "1",
+                         "--batch-size", "20", "--save-samples", target)
+    assert result.returncode == 0, result.stderr
+    assert "predictions for the first 12 test digits" in result.stdout
+    assert target.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_save_samples_needs_a_png_name(mnist, tmp_path):
+    result = run_example(mnist, "train_cnn.py", "--data-dir", tmp_path / "d",
+                         "--save-samples", tmp_path / "samples.txt")
+    assert_one_line_error(result, "train_cnn.py", 2, "--save-samples", ".png")
