@@ -34,11 +34,11 @@ GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
 
 def run_layer(mode, x, h0, c0, weights, reverse=False):
     """One layer in one direction over x (L, N, I): returns (outputs (L, N, H), h_n, c_n)."""
-    last = 0 if reverse else -1   # a reverse layer ends at t = 0
+    length = x.shape[0]
+    last = 0 if reverse else length - 1   # a reverse layer ends at t = 0
     if mode == "LSTM":
-        both = LSTMLayer.apply(x, h0, c0, *weights, reverse=reverse)   # (2, L, N, H): h_t, c_t
-        out = both[0]
-        return out, out[last], both[1, last]
+        out = LSTMLayer.apply(x, h0, c0, *weights, reverse=reverse)   # (L+1, N, H): h_t..., c_n
+        return out[:length], out[last], out[length]
     if mode == "GRU":
         out = GRULayer.apply(x, h0, *weights, reverse=reverse)
     else:

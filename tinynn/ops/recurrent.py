@@ -150,10 +150,11 @@ class RNNLayer(Function):
 
 
 class LSTMLayer(Function):
-    """LSTM layer (gates i, f, g, o). Returns h_t and c_t of every step, stacked: (2, L, N, H).
+    """LSTM layer (gates i, f, g, o). Returns h_1..h_L and then c_n in one array (L+1, N, H).
 
     forward(x (L, N, I), h0, c0 (N, H) or None, w_ih (4H, I), w_hh (4H, H), b_ih, b_hh (4H,)
-    or None; reverse). output[0] is the layer's output sequence, output[1] its cell states.
+    or None; reverse). output[:L] is the layer's output sequence, output[L] its final cell
+    state (a Function has one output, so c_n rides along as one more row).
     """
 
     def forward(self, x, h0, c0, w_ih, w_hh, b_ih, b_hh, *, reverse=False):
@@ -166,8 +167,8 @@ class LSTMLayer(Function):
         # i, f, o are sigmoids and g a tanh. As σ(a) = (1 + tanh(a/2)) / 2, one tanh serves
         # all four: gate = s * tanh(s * a) + (1 - s), with s = 1/2 on i, f, o and 1 on g.
         s, shift = gate_scales(hidden, x)
-        out = xp.empty((2, length, batch, hidden), dtype=x.dtype)
-        hs, cs = out[0], out[1]
+        out = xp.empty((length + 1, batch, hidden), dtype=x.dtype)
+        hs, cs = out[:length], xp.empty((length, batch, hidden), dtype=x.dtype)
         w_hh_t = w_hh.T
         for t, prev in time_steps(length, reverse):
             h, c = (h0, c0) if prev is None else (hs[prev], cs[prev])
@@ -181,30 +182,28 @@ class LSTMLayer(Function):
             xp.multiply(f, c, out=cs[t])
             cs[t] += i * g
             xp.multiply(o, xp.tanh(cs[t]), out=hs[t])
+        out[length] = cs[t]   # the last step read: c_n
         self.reverse = reverse
-        self.save_for_backward(x, h0, c0, w_ih, w_hh, gates, out)
+        self.save_for_backward(x, h0, c0, w_ih, w_hh, gates, hs, cs)
         return out
 
     def backward(self, grad):
-        x, h0, c0, w_ih, w_hh, gates, out = self.saved_arrays
+        x, h0, c0, w_ih, w_hh, gates, hs, cs = self.saved_arrays
         xp = get_array_module(grad)
-        hs, cs = out[0], out[1]
-        hidden = hs.shape[-1]
+        length, _, hidden = hs.shape
         s, shift = gate_scales(hidden, x)
         s2 = s * s
         d = xp.empty_like(gates)   # gradient of each step's pre-activations (i, f, g, o)
-        dh = dc = None             # gradients reaching h_t and c_t from step t+1
-        for t, prev in reversed(time_steps(hs.shape[0], self.reverse)):
+        dh, dc = None, grad[length]   # gradients reaching h_t and c_t from step t+1 (or c_n)
+        for t, prev in reversed(time_steps(length, self.reverse)):
             i, f, g, o = (gates[t, :, k * hidden:(k + 1) * hidden] for k in range(4))
             di, df, dg, do = (d[t, :, k * hidden:(k + 1) * hidden] for k in range(4))
             c = c0 if prev is None else cs[prev]
-            dh_t = grad[0, t] if dh is None else grad[0, t] + dh
+            dh_t = grad[t] if dh is None else grad[t] + dh
             tanh_c = xp.tanh(cs[t])                   # h_t = o * tanh(c_t); recomputing is
             dc_t = dh_t * o                           # cheaper than keeping all of them
             dc_t *= 1 - tanh_c * tanh_c
-            dc_t += grad[1, t]
-            if dc is not None:
-                dc_t += dc
+            dc_t += dc
             xp.multiply(dc_t, g, out=di)              # c_t = f * c + i * g
             xp.multiply(dc_t, c, out=df)
             xp.multiply(dc_t, i, out=dg)
