@@ -40,15 +40,16 @@ def batches(batch, count=8, seed=0):
 
 
 def time_steps(step, data, steps, warmup=5):
-    """Median seconds of one training step over ``steps`` steps (after ``warmup``)."""
+    """Median wall-clock and CPU seconds (all threads of the process) of one training step."""
     for k in range(warmup):
         step(*data[k % len(data)])
-    times = []
+    wall, cpu = [], []
     for k in range(steps):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         step(*data[k % len(data)])
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        wall.append(time.perf_counter() - start)
+        cpu.append(time.process_time() - start_cpu)
+    return statistics.median(wall), statistics.median(cpu)
 
 
 def run_tinynn(batch, steps, keep_freed):
@@ -157,7 +158,7 @@ def worker(args):
         seconds = run_torch(args.batch, args.steps)
     else:
         seconds = run_tinynn(args.batch, args.steps, keep_freed=args.worker == "tinynn-keep")
-    print(json.dumps({"step": seconds}))
+    print(json.dumps({"step": seconds[0], "cpu": seconds[1]}))
 
 
 def main():
@@ -186,17 +187,23 @@ def main():
                    "--batch", str(args.batch), "--steps", str(args.steps)]
             env = dict(os.environ, **VARIANTS[name][1])
             out = subprocess.run(cmd, capture_output=True, text=True, check=True, env=env).stdout
-            results[name].append(json.loads(out.strip().splitlines()[-1])["step"])
+            results[name].append(json.loads(out.strip().splitlines()[-1]))
 
     steps_per_epoch = math.ceil(TRAIN_IMAGES / args.batch)
-    print(f"\n{'':34s} {'step (ms)':>10s} {'epoch (s)':>10s} {'vs PyTorch':>11s}")
-    reference = statistics.median(results["torch"]) if "torch" in results else None
+    def median(name, key):
+        return statistics.median(r[key] for r in results[name])
+
+    print(f"\n{'':34s} {'step (ms)':>10s} {'epoch (s)':>10s} {'vs PyTorch':>11s} "
+          f"{'CPU/step (ms)':>14s}")
+    reference = median("torch", "step") if "torch" in results else None
     for name in names:
-        step = statistics.median(results[name])
+        step = median(name, "step")
         ratio = f"{step / reference:10.2f}x" if reference else f"{'-':>11s}"
-        print(f"{VARIANTS[name][0]:34s} {step * 1e3:10.2f} {step * steps_per_epoch:10.1f} {ratio}")
-    print(f"(epoch = median step x {steps_per_epoch} steps; runs: "
-          + "; ".join(f"{n} " + ", ".join(f"{s * 1e3:.1f}" for s in results[n]) + " ms"
+        print(f"{VARIANTS[name][0]:34s} {step * 1e3:10.2f} {step * steps_per_epoch:10.1f} {ratio} "
+              f"{median(name, 'cpu') * 1e3:14.2f}")
+    print(f"(epoch = median step x {steps_per_epoch} steps; CPU = process time of all threads, "
+          f"spinning BLAS threads included; step times of each run: "
+          + "; ".join(f"{n} " + ", ".join(f"{r['step'] * 1e3:.1f}" for r in results[n]) + " ms"
                       for n in names) + ")")
 
 

@@ -14,7 +14,6 @@ import tinynn
 import tinynn.nn as nn
 import tinynn.nn.functional as F
 from tinynn import backend
-from tinynn.engine import Node
 from tinynn.ops.recurrent import GRULayer, LSTMLayer, RNNLayer
 from opcheck import check_op, graph_nodes
 
@@ -275,10 +274,15 @@ def test_pytorch_state_dict_loads_and_gives_the_documented_output():
     lstm.load_state_dict({k: tinynn.tensor(v) for k, v in state.items()})
     x = rng.standard_normal((4, 1, 3))
     out, (h, c) = lstm(tinynn.tensor(x))
-    # By hand for the first step (h0 = c0 = 0): c1 = i*g, h1 = o*tanh(c1).
-    a = state["weight_ih_l0"] @ x[0, 0] + state["bias_ih_l0"] + state["bias_hh_l0"]
-    i, f, g, o = sigmoid(a[0:2]), sigmoid(a[2:4]), np.tanh(a[4:6]), sigmoid(a[6:8])
-    np.testing.assert_allclose(as_numpy(out)[0, 0], o * np.tanh(i * g), rtol=1e-12)
+    # By hand, two steps from h0 = c0 = 0: rows 0-1 of the weights are i, 2-3 f, 4-5 g, 6-7 o.
+    h1 = c1 = np.zeros(2)
+    for t in range(2):
+        a = (state["weight_ih_l0"] @ x[t, 0] + state["bias_ih_l0"]
+             + state["weight_hh_l0"] @ h1 + state["bias_hh_l0"])
+        i, f, g, o = sigmoid(a[0:2]), sigmoid(a[2:4]), np.tanh(a[4:6]), sigmoid(a[6:8])
+        c1 = f * c1 + i * g
+        h1 = o * np.tanh(c1)
+        np.testing.assert_allclose(as_numpy(out)[t, 0], h1, rtol=1e-12)
 
 
 def test_gru_reset_gate_multiplies_the_hidden_term_after_its_bias():
@@ -302,7 +306,8 @@ def test_state_dict_keys_and_shapes_are_pytorchs():
     want = []
     for layer, size in ((0, 10), (1, 40)):
         for sfx in ("", "_reverse"):
-            want += [(f"weight_ih_l{layer}{sfx}", (80, size)), (f"weight_hh_l{layer}{sfx}", (80, 20)),
+            want += [(f"weight_ih_l{layer}{sfx}", (80, size)),
+                     (f"weight_hh_l{layer}{sfx}", (80, 20)),
                      (f"bias_ih_l{layer}{sfx}", (80,)), (f"bias_hh_l{layer}{sfx}", (80,))]
     assert [(k, tuple(v.shape)) for k, v in lstm.state_dict().items()] == want
     gru = nn.GRU(3, 7, bias=False)
@@ -534,7 +539,8 @@ def test_cell_errors():
     with pytest.raises(RuntimeError, match="Input batch size 2 doesn't match hidden1 batch size 3"):
         cell(tinynn.randn(2, 4), (tinynn.zeros(2, 3), tinynn.zeros(3, 3)))
     gru = nn.GRUCell(4, 3)
-    with pytest.raises(RuntimeError, match="hidden0 has inconsistent hidden_size: got 2, expected 3"):
+    with pytest.raises(RuntimeError,
+                       match="hidden0 has inconsistent hidden_size: got 2, expected 3"):
         gru(tinynn.randn(2, 4), tinynn.zeros(2, 2))
     with pytest.raises(RuntimeError, match=r"not the same dtype: input tinynn.float32, hx\[1\] "
                                            r"tinynn.float64"):
