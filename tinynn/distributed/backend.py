@@ -131,6 +131,7 @@ class Communicator:
         self._blocked = None       # (since, what) while this rank waits in a collective
         self._timeout = None       # seconds the watchdog lets one wait last
         self._watchdog_owner = self
+        self.seconds_waiting = 0.0   # total time blocked in collectives (benchmarks read it)
 
     def duplicate(self):
         """The same ranks, with collectives ordered apart from this communicator's (MPI's
@@ -193,13 +194,14 @@ class Communicator:
 
     @contextlib.contextmanager
     def watched(self, what):
-        """Mark this rank as waiting in ``what`` (for the watchdog)."""
+        """Mark this rank as waiting in ``what`` (for the watchdog, and the time count)."""
         owner = self._watchdog_owner
-        owner._blocked = (time.monotonic(), what)
+        owner._blocked = since = (time.monotonic(), what)
         try:
             yield
         finally:
             owner._blocked = None
+            owner.seconds_waiting += time.monotonic() - since[0]
 
     def close(self):
         self._timeout = None   # the watchdog thread ends at its next look
