@@ -16,6 +16,7 @@ without it each rank normalises its own half (PyTorch's default with DDP).
 
     python benchmarks/bench_distributed.py [--models cnn resnet18] [--batch 64]
                                            [--steps 20] [--repeats 3] [--sync-bn]
+                                           [--bucket-cap-mb 25]
 
 Needs the mpi extra (pip install 'tinynn[mpi]').
 """
@@ -56,7 +57,7 @@ def worker(args):
     if args.ddp:
         if args.sync_bn:
             model = SyncBatchNorm.convert_sync_batchnorm(model)
-        model = ddp = DistributedDataParallel(model)
+        model = ddp = DistributedDataParallel(model, bucket_cap_mb=args.bucket_cap_mb)
     opt = optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     rng = np.random.default_rng(rank)
     per_rank = args.batch // size
@@ -112,6 +113,7 @@ def run(args, model, ddp):
                "--warmup", str(args.warmup)]
     if ddp:
         command = [args.mpiexec, "-n", "2"] + command + ["--ddp"]
+        command += ["--bucket-cap-mb", str(args.bucket_cap_mb)]
         if args.sync_bn:
             command.append("--sync-bn")
     out = subprocess.run(command, env=env, capture_output=True, text=True, cwd=ROOT,
@@ -144,6 +146,7 @@ def main():
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--sync-bn", action="store_true", help="SyncBatchNorm in the DDP runs")
+    parser.add_argument("--bucket-cap-mb", type=float, default=25, help="DDP bucket size (MiB)")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--ddp", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--model", help=argparse.SUPPRESS)
