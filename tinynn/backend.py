@@ -12,7 +12,8 @@ __all__ = ["Device", "device", "is_array", "get_array_module", "device_of", "to_
            "default_generator", "manual_seed", "random_uniform", "random_normal"]
 
 _INSTALL_HINT = ("install the GPU extra (pip install 'tinynn[gpu]', which pulls "
-                 "cupy-cuda12x) on a machine with an NVIDIA GPU and driver")
+                 "cupy-cuda12x; 'tinynn[gpu-cuda13]' pulls cupy-cuda13x for CUDA 13) on a "
+                 "machine with an NVIDIA GPU and driver")
 
 
 class _CupyBackend:
