@@ -9,6 +9,17 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import tinynn  # noqa: E402
 
 
+# TINYNN_RECORD_CUPY_API=path: record the CuPy API tinynn uses on the stand-in (tests/fake_cupy.py).
+if os.environ.get("TINYNN_RECORD_CUPY_API"):  # absolute, for subprocesses started elsewhere
+    os.environ["TINYNN_RECORD_CUPY_API"] = os.path.abspath(os.environ["TINYNN_RECORD_CUPY_API"])
+
+
+def pytest_sessionfinish(session):
+    """Merge what was recorded into $TINYNN_RECORD_CUPY_API (tests/test_cupy_api.py reads it)."""
+    if "fake_cupy" in sys.modules:
+        sys.modules["fake_cupy"].save_recording()
+
+
 @pytest.fixture(autouse=True)
 def _seed():
     tinynn.manual_seed(0)

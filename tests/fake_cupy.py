@@ -25,20 +25,48 @@ silently:
 * ``x.flags`` has only ``c_contiguous``, ``f_contiguous`` and ``owndata`` (no
   ``writeable``: CuPy arrays have no read-only flag);
 * ``x[...] = numpy_array`` with a basic index raises, as CuPy's ``fill`` does;
-* ``cupyx.scatter_add`` accepts only the dtypes CuPy's atomicAdd does (no int64);
+* ``cupyx.scatter_add`` accepts only the dtypes CuPy's atomicAdd does (no int64), for
+  every index (CuPy checks only when an integer array is in the index: stricter here);
+* ufuncs take only the keywords CuPy's do (``out``, ``dtype``, ``casting``: no ``where=``,
+  ``order=``...), and NumPy's ufunc methods (``numpy.add.at(x, ...)``, ``numpy.maximum.reduce(x)``)
+  are not dispatched to device arrays (CuPy's ``__array_ufunc__`` handles calls only; use
+  ``xp.add.at`` or ``cupyx.scatter_add``);
+* ``x.item()`` takes no index (CuPy's has none);
 * one device only: ``cuda.Device(1)`` raises as CUDA does for a missing device.
+
+tests/test_fake_cupy.py compares these refusals with CuPy's documentation, case by case.
+
+Recording the CuPy API tinynn uses: with ``TINYNN_RECORD_CUPY_API=/abs/path.json`` in the
+environment, every backend made by :func:`make_backend` hands tinynn recording views of
+this module and of ``cupyx``, and device arrays log their attributes: each name taken
+(``cupy.exp``, ``cupy.random.seed``, ``cupyx.scatter_add``, ``cupy.ndarray.astype``; NumPy
+functions called on device arrays count as the CuPy function they dispatch to) and the
+keyword names of each call. The names are merged into the JSON file at the end of the
+session (``tests/conftest.py``) or of a subprocess (atexit). Regenerate the committed list
+from a fresh file (names already in it are kept)::
+
+    rm -f /tmp/cupy_api_used.json
+    TINYNN_RECORD_CUPY_API=/tmp/cupy_api_used.json python -m pytest -p no:cacheprovider
+    mv /tmp/cupy_api_used.json tests/cupy_api_used.json
+
+``tests/test_cupy_api.py`` checks every recorded name against the real ``cupy``.
 
 Allowed, as in CuPy: ``float(x)``, ``int(x)``, ``bool(x)`` and ``x.item()`` on one element;
 NumPy functions called on fake arrays (``numpy.concatenate([x, y])``) dispatch to the
 fake module, as ``cupy.ndarray.__array_function__`` does.
 """
+import atexit
+import json
 import numbers
+import os
+import sys
 import types
 
 import numpy
 
 __all__ = ["FakeGPUArray", "ndarray", "asarray", "array", "asnumpy", "get_array_module",
-           "random", "cuda", "lib", "linalg", "cupyx", "make_backend", "FakeCupyModule"]
+           "random", "cuda", "lib", "linalg", "cupyx", "make_backend", "FakeCupyModule",
+           "RECORD_ENV", "recording", "save_recording"]
 
 IMPLICIT_CONVERSION = ("Implicit conversion to a NumPy array is not allowed. "
                        "Please use `.get()` to construct a NumPy array explicitly.")
@@ -210,8 +238,9 @@ class FakeGPUArray:
         """CuPy's MemoryPointer: only ``.ptr``, the address of the first element."""
         return _MemoryPointer(self._array.__array_interface__["data"][0])
 
-    def item(self, *args):
-        return self._array.item(*args)
+    def item(self):
+        """One element as a Python scalar (CuPy's ``item`` takes no index)."""
+        return self._array.item()
 
     def tolist(self):
         return self._array.tolist()
@@ -323,28 +352,30 @@ class FakeGPUArray:
     # ------------------------------------------------------------------ NumPy protocols
 
     def __array_ufunc__(self, ufunc, method, *inputs, out=None, **kwargs):
-        if method == "at":  # ufunc.at(a, indices, values)
-            target, index = inputs[0], inputs[1]
-            if not isinstance(target, FakeGPUArray):
-                raise _unsupported(target)
-            rest = [_operand(v) for v in inputs[2:]]
-            ufunc.at(target._array, _unwrap_index(index), *rest)
-            return None
+        if method != "__call__":
+            # CuPy's __array_ufunc__ handles calls only: numpy.add.at(x, ...) and
+            # numpy.maximum.reduce(x) on a device array raise TypeError.
+            return NotImplemented
+        _check_ufunc_keywords(ufunc.__name__, kwargs)
+        if _recording_on and sys._getframe(1).f_globals is not _HERE:
+            _record("cupy." + ufunc.__name__, kwargs)
         arrays = [_operand(x) for x in inputs]
-        if "where" in kwargs:
-            kwargs["where"] = _operand(kwargs["where"])
         if out is not None:
             for o in out:
                 if not isinstance(o, FakeGPUArray):
                     raise _unsupported(o)
             kwargs["out"] = tuple(o._array for o in out)
-        result = getattr(ufunc, method)(*arrays, **kwargs)
+        result = ufunc(*arrays, **kwargs)
         if out is not None:
             return out[0] if len(out) == 1 else out
         return _wrap(result)
 
     def __array_function__(self, func, types, args, kwargs):
-        # As cupy.ndarray does: numpy.f(device arrays) runs the device's f.
+        # As cupy.ndarray does: numpy.f(device arrays) runs the device's f (cupy.f, looked
+        # up by f's module path; recorded under that name).
+        if _recording_on and sys._getframe(1).f_globals is not _HERE:
+            path = func.__module__.split(".")[1:] + [func.__name__]
+            _record(".".join(["cupy", *path]), kwargs)
         return _call(func, args, kwargs)
 
     # ------------------------------------------------------------------ operators
@@ -425,6 +456,20 @@ def _call(func, args, kwargs):
     return _wrap(func(*_unwrap(tuple(args)), **_unwrap(dict(kwargs))))
 
 
+# CuPy's ufuncs take these keywords only ("add(x1, x2, /[, out, casting, dtype])" in
+# https://docs.cupy.dev/en/stable/reference/ufunc.html); anything else is
+# "TypeError: Wrong arguments {...}". matmul is a generalized ufunc in CuPy, with its own
+# signature (axes, axis, keepdims, ...), checked against CuPy by tests/test_cupy_api.py.
+UFUNC_KEYWORDS = frozenset({"out", "dtype", "casting"})
+_GENERALIZED_UFUNCS = frozenset({"matmul"})
+
+
+def _check_ufunc_keywords(name, kwargs):
+    extra = {k: v for k, v in kwargs.items() if k not in UFUNC_KEYWORDS}
+    if extra and name not in _GENERALIZED_UFUNCS:
+        raise TypeError(f"Wrong arguments {extra}")
+
+
 class _FakeUfunc:
     """``fake.add`` etc.: a NumPy ufunc that takes device arrays and scalars only."""
 
@@ -433,6 +478,7 @@ class _FakeUfunc:
         self.__name__ = ufunc.__name__
 
     def __call__(self, *inputs, **kwargs):
+        _check_ufunc_keywords(self.__name__, kwargs)
         if not any(isinstance(x, FakeGPUArray) for x in inputs):
             # All scalars (cupy.add(1, 2) gives a 0-d device array) or a host array (refused).
             arrays = [_operand(x) for x in inputs]
@@ -450,7 +496,16 @@ class _FakeUfunc:
         def method(*args, **kwargs):
             if not any(isinstance(a, FakeGPUArray) for a in args):
                 raise _unsupported(args[0] if args else None)
-            return attribute(*args, **kwargs)
+            if name == "at":  # ufunc.at(a, indices, b=None): in place, repeats applied each time
+                target, index, *rest = args
+                if not isinstance(target, FakeGPUArray):
+                    raise _unsupported(target)
+                attribute(target._array, _unwrap_index(index), *[_operand(v) for v in rest])
+                return None
+            out = kwargs.get("out")
+            result = attribute(*_unwrap(args), **_unwrap(kwargs))
+            return out if isinstance(out, FakeGPUArray) else _wrap(result)
+        method.__name__ = name
         return method
 
     def __repr__(self):
@@ -491,11 +546,15 @@ class _Namespace(types.SimpleNamespace):
 
 # Host -> device: these copy (a device array never shares memory with a host one).
 
-def asarray(a, dtype=None, order=None, blocking=False):
+def asarray(a, dtype=None, order=None, *, copy=None, blocking=False):
     if isinstance(a, FakeGPUArray):
+        if copy:
+            return array(a, dtype=dtype)
         return a if dtype is None or numpy.dtype(dtype) == a.dtype else a.astype(dtype)
     if hasattr(a, "__cuda_array_interface__"):
         raise _unsupported(a)
+    if copy is False:  # host data must be copied to the device
+        raise ValueError("Unable to avoid copy while creating an array as requested.")
     return FakeGPUArray._from_numpy(numpy.array(a, dtype=dtype, order=order or "K", copy=True))
 
 
@@ -575,6 +634,12 @@ class _Runtime:
     def getDevice(self):
         return 0
 
+    def getDeviceProperties(self, device):
+        """A few of the fields of CUDA's cudaDeviceProp (``name`` is bytes, as in CuPy)."""
+        _Device(device)._check()
+        return {"name": b"fake_cupy (NumPy stand-in)", "totalGlobalMem": 16 << 30,
+                "major": 8, "minor": 0, "multiProcessorCount": 1}
+
 
 class _Device:
     """``cupy.cuda.Device(i)``: a context manager selecting the current device."""
@@ -609,7 +674,24 @@ class _Device:
         return f"<CUDA Device {self.id}>"
 
 
+class _MemoryPool:
+    """``cupy.get_default_memory_pool()``: nothing is pooled here (NumPy frees at once)."""
+
+    def used_bytes(self):
+        return 0
+
+    def total_bytes(self):
+        return 0
+
+    def free_bytes(self):
+        return 0
+
+    def free_all_blocks(self, stream=None):
+        pass
+
+
 _runtime = _Runtime(count=1)
+_memory_pool = _MemoryPool()
 cuda = _Namespace(None, Device=_Device, runtime=_runtime, is_available=lambda: True)
 
 
@@ -659,11 +741,129 @@ module = FakeCupyModule(
     ndarray=FakeGPUArray, asarray=asarray, array=array, asnumpy=asnumpy,
     ascontiguousarray=ascontiguousarray, get_array_module=get_array_module,
     random=random, cuda=cuda, lib=lib, linalg=linalg, __name__="fake_cupy",
+    get_default_memory_pool=lambda: _memory_pool,
 )
 
 
 def make_backend():
-    """A fresh ``backend._CupyBackend`` over the fake module (RNG seeded with 0)."""
+    """A fresh ``backend._CupyBackend`` over the fake module (RNG seeded with 0).
+
+    With ``TINYNN_RECORD_CUPY_API`` set, tinynn gets recording views of the modules.
+    """
     from tinynn import backend
     random.seed(0)
+    if recording():
+        _start_recording()
+        return backend._CupyBackend(_Recorder(module, "cupy"), _Recorder(cupyx, "cupyx"))
     return backend._CupyBackend(module, cupyx)
+
+
+# ---------------------------------------------------------------------------- recording
+
+RECORD_ENV = "TINYNN_RECORD_CUPY_API"
+_HERE = globals()        # frames of this module are the stand-in's own work: not recorded
+_recording_on = False
+_recorded = {}           # "cupy.exp" -> the keyword names passed to it
+
+
+def recording():
+    """True when the environment asks to record the CuPy API used (``TINYNN_RECORD_CUPY_API``)."""
+    return bool(os.environ.get(RECORD_ENV))
+
+
+def _record(name, kwargs=()):
+    seen = _recorded.get(name)
+    if seen is None:
+        seen = _recorded[name] = set()
+    seen.update(kwargs)
+
+
+# What a recording view wraps in turn (and so follows into): modules and sub-namespaces.
+_NAMESPACE_TYPES = (types.ModuleType, types.SimpleNamespace, _Random, _Runtime)
+
+
+class _Recorder:
+    """A view of a fake namespace or function that logs each name taken and each call's keywords.
+
+    Classes (``ndarray``, ``cuda.Device``, dtypes) and plain values are handed out as they
+    are, so ``isinstance(x, xp.ndarray)`` and ``xp.float32 is numpy.float32`` still hold.
+    """
+
+    __slots__ = ("_target", "_name", "_children")
+
+    def __init__(self, target, name):
+        self._target, self._name, self._children = target, name, {}
+
+    def __getattr__(self, attr):
+        value = getattr(self._target, attr)  # a missing name is not recorded
+        name = f"{self._name}.{attr}"
+        _record(name)
+        if isinstance(value, type) or not (callable(value) or isinstance(value, _NAMESPACE_TYPES)):
+            return value
+        child = self._children.get(attr)
+        if child is None or child._target is not value:
+            child = self._children[attr] = _Recorder(value, name)
+        return child
+
+    def __call__(self, *args, **kwargs):
+        _record(self._name, kwargs)
+        return self._target(*args, **kwargs)
+
+    def __repr__(self):
+        return f"<recording {self._name}: {self._target!r}>"
+
+
+def _recording_getattribute(self, name):
+    """FakeGPUArray's attribute lookup while recording: ``cupy.ndarray.<name>`` and keywords."""
+    try:
+        value = object.__getattribute__(self, name)
+    except AttributeError:
+        value = FakeGPUArray.__getattr__(self, name)
+    if name[0] == "_" or sys._getframe(1).f_globals is _HERE:
+        return value
+    qualified = "cupy.ndarray." + name
+    _record(qualified)
+    if not callable(value) or isinstance(value, FakeGPUArray):
+        return value
+
+    def method(*args, **kwargs):
+        if kwargs:
+            _record(qualified, kwargs)
+        return value(*args, **kwargs)
+    return method
+
+
+def _start_recording():
+    global _recording_on
+    if not _recording_on:
+        _recording_on = True
+        FakeGPUArray.__getattribute__ = _recording_getattribute
+        atexit.register(save_recording)  # subprocesses (tests/distributed) save on exit
+
+
+def save_recording(path=None):
+    """Merge the names recorded so far into the JSON file ``path`` (default: $TINYNN_RECORD_CUPY_API).
+
+    The file maps each name to the sorted keyword names passed, one name a line, sorted;
+    names already in the file are kept (several processes add to one file).
+    """
+    path = path or os.environ.get(RECORD_ENV)
+    if not path or not _recorded:
+        return
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: no other process to wait for
+        fcntl = None
+    with open(path, "a+", encoding="utf-8") as file:
+        if fcntl is not None:
+            fcntl.flock(file, fcntl.LOCK_EX)
+        file.seek(0)
+        text = file.read()
+        merged = {name: set(kwargs) for name, kwargs in (json.loads(text) if text.strip() else {}).items()}
+        for name, kwargs in _recorded.items():
+            merged.setdefault(name, set()).update(kwargs)
+        lines = [f"  {json.dumps(name)}: {json.dumps(sorted(merged[name]))}" for name in sorted(merged)]
+        file.seek(0)
+        file.truncate()
+        file.write("{\n" + ",\n".join(lines) + "\n}\n")
+    _recorded.clear()
