@@ -149,17 +149,67 @@ def emit(result):
     print(RESULT_TAG + json.dumps(result), flush=True)
 
 
-def run_worker(python, script, args, timeout=None):
-    """Run ``python script args`` in a fresh process; its result dict, or {'error': ...}."""
-    cmd = [python, script, *args]
+def runnable_now():
+    """Runnable tasks on the machine now, not counting the process that asks (Linux)."""
     try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=REPO)
-    except subprocess.TimeoutExpired:
-        return {"error": f"timed out after {timeout} s: {' '.join(cmd)}"}
-    for line in reversed(proc.stdout.splitlines()):
+        with open("/proc/loadavg") as f:
+            return int(f.read().split()[3].split("/")[0]) - 1
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def runnable_others(samples=10, interval=0.1):
+    """Mean runnable tasks over about a second: what else wants the CPUs (None off Linux)."""
+    values = []
+    for _ in range(samples):
+        r = runnable_now()
+        if r is None:
+            return None
+        values.append(r)
+        time.sleep(interval)
+    return sum(values) / len(values)
+
+
+def wait_until_idle(max_runnable=0.5, max_wait=600):
+    """Sleep until the mean runnable count is at most ``max_runnable`` (or ``max_wait`` s)."""
+    deadline = time.time() + max_wait
+    while True:
+        r = runnable_others()
+        if r is None or r <= max_runnable or time.time() >= deadline:
+            return r
+        time.sleep(2)
+
+
+def run_worker(python, script, args, timeout=None):
+    """Run ``python script args`` in a fresh process; its result dict, or {'error': ...}.
+
+    While it runs, the machine's runnable-task count is sampled every 0.2 s: the result's
+    ``runnable`` is their mean, the worker's own threads included (at most the CPU count
+    when nothing else competes)."""
+    import tempfile
+    cmd = [python, script, *args]
+    samples = []
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=err, text=True, cwd=REPO)
+        start = time.time()
+        while proc.poll() is None:
+            if timeout is not None and time.time() - start > timeout:
+                proc.kill()
+                proc.wait()
+                return {"error": f"timed out after {timeout} s: {' '.join(cmd)}"}
+            r = runnable_now()
+            if r is not None:
+                samples.append(r)
+            time.sleep(0.2)
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read(), err.read()
+    for line in reversed(stdout.splitlines()):
         if line.startswith(RESULT_TAG):
-            return json.loads(line[len(RESULT_TAG):])
-    tail = (proc.stderr or proc.stdout).strip().splitlines()[-15:]
+            result = json.loads(line[len(RESULT_TAG):])
+            result["runnable"] = sum(samples) / len(samples) if samples else None
+            return result
+    tail = (stderr or stdout).strip().splitlines()[-15:]
     return {"error": f"exit {proc.returncode}: {' '.join(cmd)}\n    " + "\n    ".join(tail)}
 
 

@@ -32,9 +32,23 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _harness import header_lines, load_average, minor_faults, peak_rss_mb, table  # noqa: E402
+from _harness import header_lines, load_average as _load_average, minor_faults, peak_rss_mb, table  # noqa: E402
+from _harness import wait_until_idle  # noqa: E402
+
+WAIT_IDLE = [0]    # --wait-idle seconds: each section first waits until nothing else is runnable
+
+
+def load_average():
+    """The load averages, and the runnable tasks other than this process (after waiting for
+    an idle machine with --wait-idle)."""
+    others = wait_until_idle(0.5, WAIT_IDLE[0]) if WAIT_IDLE[0] else None
+    text = _load_average()
+    return text if others is None else f"{text}, others runnable {others:.1f}"
 from bench_step import BATCH, LABELS, MODELS, N_BATCHES, WARMUP, fixed_batches, tinynn_setup  # noqa: E402
 
+# conv_kernels functions that touch array data (the others compute sizes)
+ARRAY_KERNELS = {"padded", "crop", "window_view", "im2col", "col2im", "same_layout", "max_over_windows",
+                 "route_to_argmax", "argmax_to_flat_index", "sum_over_windows", "spread_over_windows"}
 PHASES = ("zero_grad", "forward + loss", "backward", "optimizer.step")
 
 
@@ -81,6 +95,8 @@ class OpProfiler:
         self.Function, self.by_shape = Function, by_shape
         self.time = collections.defaultdict(float)    # (key, kind) -> seconds
         self.calls = collections.defaultdict(int)
+        self.kernel_time = collections.defaultdict(float)     # (kernel, phase) -> seconds
+        self.kernel_calls = collections.defaultdict(int)
         self.depth = {"apply": 0, "forward": 0, "backward": 0}
         self.patched = []
 
@@ -93,11 +109,13 @@ class OpProfiler:
                     stack.append(sub)
         return seen
 
-    def key(self, fn, arrays=()):
-        name = type(fn).__name__
-        if self.by_shape and arrays:
-            shape = getattr(arrays[0], "shape", None)
-            name += f" {tuple(shape)}" if shape is not None else ""
+    def key(self, name, inputs=()):
+        """The row an op is filed under: its class name, plus (with --by-shape) the shape
+        of its first input that is not None."""
+        if self.by_shape:
+            shape = next((getattr(a, "shape", None) for a in inputs if a is not None), None)
+            if shape is not None:
+                name += f" {tuple(shape)}"
         return name
 
     def _timed(self, kind, orig, keyfn):
@@ -123,11 +141,11 @@ class OpProfiler:
         orig_apply = F.__dict__["apply"]
         self.patched.append((F, "apply", orig_apply))
         setattr(F, "apply", classmethod(self._timed(
-            "apply", orig_apply.__func__, lambda a: a[0].__name__)))
+            "apply", orig_apply.__func__, lambda a: self.key(a[0].__name__, a[1:]))))
 
         def fwd_key(args):
             fn = args[0]
-            k = self.key(fn, args[1:])
+            k = self.key(type(fn).__name__, args[1:])
             if self.by_shape:
                 fn._profile_key = k          # so backward is filed under the same shape
             return k
@@ -142,14 +160,59 @@ class OpProfiler:
                     self.patched.append((cls, attr, orig))
                     setattr(cls, attr, self._timed(attr, orig, keyfn))
 
+        self.install_kernels()
+        # Leaf gradients: backward's engine hands each parameter its gradient here.
+        from tinynn.tensor import Tensor
+        orig = Tensor.__dict__["_accumulate_grad"]
+        self.patched.append((Tensor, "_accumulate_grad", orig))
+        setattr(Tensor, "_accumulate_grad", self._timed_kernel("Tensor._accumulate_grad", orig, "backward"))
+        # Releasing each node's saved arrays after its backward (munmap of large buffers).
+        for cls in [self.Function.__mro__[1]] + self.classes():
+            if "_free" in cls.__dict__:
+                orig = cls.__dict__["_free"]
+                self.patched.append((cls, "_free", orig))
+                setattr(cls, "_free", self._timed_kernel("Node._free", orig, "backward"))
+
+    def install_kernels(self):
+        """Time the array kernels (im2col, col2im, padding, pooling windows...) where the op
+        modules call them, per phase: "conv.im2col (forward)"."""
+        import importlib
+        kernels = importlib.import_module("tinynn.ops.conv_kernels")
+        names = {n for n in getattr(kernels, "__all__", ()) if n in ARRAY_KERNELS
+                 and getattr(getattr(kernels, n, None), "__module__", "") == kernels.__name__}
+        for modname in ("conv", "conv_transpose", "pooling"):
+            try:
+                module = importlib.import_module(f"tinynn.ops.{modname}")
+            except ImportError:
+                continue
+            for n in names:
+                orig = module.__dict__.get(n)
+                if orig is None or orig is not getattr(kernels, n):
+                    continue
+                self.patched.append((module, n, orig))
+                setattr(module, n, self._timed_kernel(f"{modname}.{n}", orig))
+
+    def _timed_kernel(self, name, orig, phase=None):
+        prof = self
+
+        def wrapper(*args, **kwargs):
+            t = time.perf_counter()
+            try:
+                return orig(*args, **kwargs)
+            finally:
+                ph = phase or ("backward" if prof.depth["backward"] else "forward")
+                prof.kernel_time[name, ph] += time.perf_counter() - t
+                prof.kernel_calls[name, ph] += 1
+        return wrapper
+
     def uninstall(self):
         for cls, attr, orig in reversed(self.patched):
             setattr(cls, attr, orig)
         self.patched.clear()
 
     def reset(self):
-        self.time.clear()
-        self.calls.clear()
+        for d in (self.time, self.calls, self.kernel_time, self.kernel_calls):
+            d.clear()
 
 
 def op_table(prof, phase_s, steps, step_s):
@@ -169,19 +232,52 @@ def op_table(prof, phase_s, steps, step_s):
                      f"{calls / steps:.0f}", f"{100 * (fwd + bwd + apply_extra) / step_s:.1f}%"])
     zero, forward, backward, optim = phase_s
     outside = forward - sums["apply"]
-    engine = backward - sums["backward"]
+    leaf = prof.kernel_time.get(("Tensor._accumulate_grad", "backward"), 0.0)
+    free = prof.kernel_time.get(("Node._free", "backward"), 0.0)
+    engine = backward - sums["backward"] - leaf - free
     extra = [["**all ops (sum of the rows above)**", f"{sums['forward'] * ms:.2f}", f"{sums['extra'] * ms:.2f}",
               f"{sums['backward'] * ms:.2f}", "",
               f"{100 * (sums['forward'] + sums['extra'] + sums['backward']) / step_s:.1f}%"],
              ["forward outside ops (Module.__call__, F.*, Python)", f"{outside * ms:.2f}", "", "", "",
               f"{100 * outside / step_s:.1f}%"],
-             ["backward engine (run_backward minus Function.backward)", "", "", f"{engine * ms:.2f}", "",
-              f"{100 * engine / step_s:.1f}%"],
+             ["backward engine (run_backward minus Function.backward, leaf .grad, Node._free)", "", "",
+              f"{engine * ms:.2f}", "", f"{100 * engine / step_s:.1f}%"],
+             ["releasing saved arrays after each backward (Node._free)", "", "",
+              f"{free * ms:.2f}", "", f"{100 * free / step_s:.1f}%"],
+             ["leaf .grad accumulation (Tensor._accumulate_grad: a copy on first use)", "", "",
+              f"{leaf * ms:.2f}", "", f"{100 * leaf / step_s:.1f}%"],
              ["optimizer.step", f"{optim * ms:.2f}", "", "", "", f"{100 * optim / step_s:.1f}%"],
              ["optimizer.zero_grad", f"{zero * ms:.2f}", "", "", "", f"{100 * zero / step_s:.1f}%"],
              ["**whole step (profiled)**", f"{forward * ms:.2f} (fwd phase)", "",
               f"{backward * ms:.2f} (bwd phase)", "", f"{step_s * ms:.2f} ms"]]
     return rows + extra
+
+
+def kernel_table(prof, steps, step_s):
+    ms = 1000 / steps
+    keys = sorted(prof.kernel_time, key=lambda k: -prof.kernel_time[k])
+    return [[f"{name} ({phase})", f"{prof.kernel_time[name, phase] * ms:.2f}",
+             f"{prof.kernel_calls[name, phase] / steps:.0f}",
+             f"{100 * prof.kernel_time[name, phase] / step_s:.1f}%"] for name, phase in keys]
+
+
+def conv_split(prof, steps):
+    """Conv2d's time split into its copies (padding, im2col / col2im, crop) and the rest
+    (the GEMMs, bias, and any layout copy of the gradient)."""
+    ms = 1000 / steps
+    conv_f = sum(v for (k, kind), v in prof.time.items() if kind == "forward" and k.split()[0] == "Conv2d")
+    conv_b = sum(v for (k, kind), v in prof.time.items() if kind == "backward" and k.split()[0] == "Conv2d")
+    if not (conv_f or conv_b):
+        return None
+    kf = {n: v for (n, ph), v in prof.kernel_time.items() if n.startswith("conv.") and ph == "forward"}
+    kb = {n: v for (n, ph), v in prof.kernel_time.items() if n.startswith("conv.") and ph == "backward"}
+    rows = [[f"forward: {n}", f"{v * ms:.2f}"] for n, v in sorted(kf.items(), key=lambda x: -x[1])]
+    rows.append(["forward: GEMM + bias + the rest", f"{(conv_f - sum(kf.values())) * ms:.2f}"])
+    rows += [[f"backward: {n}", f"{v * ms:.2f}"] for n, v in sorted(kb.items(), key=lambda x: -x[1])]
+    rows.append(["backward: 2 GEMMs + bias grad + grad layout + the rest",
+                 f"{(conv_b - sum(kb.values())) * ms:.2f}"])
+    rows.append(["**Conv2d total**", f"{(conv_f + conv_b) * ms:.2f}"])
+    return rows
 
 
 # ------------------------------------------------------------------ microbenchmarks
@@ -290,8 +386,9 @@ def thp_mode():
 
 
 def page_fault_cost():
-    """ms per MB to write fresh (never touched) memory beyond rewriting it: one 64 MB array
-    (huge pages where numpy's madvise gets them) and 16 arrays of 1 MB (4 KB pages)."""
+    """ms per MB to write fresh (never touched) memory beyond rewriting it, and to free it:
+    one 64 MB array (huge pages where numpy's madvise gets them) and 16 arrays of 1 MB
+    (4 KB pages)."""
     import numpy as np
     out = []
     for count, mb in ((1, 64), (16, 1)):
@@ -305,8 +402,11 @@ def page_fault_cost():
         for a in arrays:
             a.fill(2.0)
         second = time.perf_counter() - t
-        out.append((f"{count} x {mb} MB", faults, 1000 * (first - second) / (count * mb), 1000 * second / (count * mb)))
-        del arrays
+        t = time.perf_counter()
+        del a, arrays            # munmap (glibc returns blocks this large to the OS)
+        release = time.perf_counter() - t
+        out.append((f"{count} x {mb} MB", faults, 1000 * (first - second) / (count * mb),
+                    1000 * second / (count * mb), 1000 * release / (count * mb)))
     return out
 
 
@@ -322,9 +422,12 @@ def main(argv=None):
     parser.add_argument("--keep-freed", action="store_true",
                         help="call tinynn.backend.keep_freed_cpu_memory() first")
     parser.add_argument("--no-micro", action="store_true", help="skip the per-op microbenchmarks")
+    parser.add_argument("--wait-idle", type=float, default=0, metavar="SECONDS",
+                        help="before each section, wait up to SECONDS until no other task is runnable")
     parser.add_argument("--torch-python", default=None,
                         help="an interpreter with torch: adds PyTorch's cost per op for reference")
     args = parser.parse_args(argv)
+    WAIT_IDLE[0] = args.wait_idle
     steps = args.steps or {"mlp": 100, "cnn": 40, "resnet18-16": 8, "resnet18-64": 3}[args.model]
 
     xs, ys = fixed_batches()
@@ -373,6 +476,17 @@ def main(argv=None):
           "outside forward (device check, Tensor creation, graph edges); backward ms: time inside "
           "the op's backward(); shares are of the profiled step. The wrappers themselves add "
           "about 1 µs per call to the rows outside ops.\n")
+    if prof.kernel_time:
+        print("Array kernels (conv_kernels functions, timed where conv.py, conv_transpose.py and "
+              "pooling.py call them, so included in the op rows above; and the engine's leaf "
+              "gradient accumulation and release of saved arrays):\n")
+        print(table(["kernel (phase)", "ms / step", "calls / step", "share of step"],
+                    kernel_table(prof, steps, prof_total)))
+        split = conv_split(prof, steps)
+        if split:
+            print("\nConv2d, split (ms per step):\n")
+            print(table(["part", "ms / step"], split))
+        print()
 
     # 3. cProfile
     pr = cProfile.Profile()
@@ -397,8 +511,9 @@ def main(argv=None):
         print(f"## Python cost per op on 1-element float32 tensors (load avg {load_average()})\n")
         print(table(["operation", "µs per call"], rows))
         print("\nWhat touching fresh memory costs (first fill minus a second fill of the same arrays):\n")
-        print(table(["fresh arrays", "minor faults", "fault cost, ms per MB", "rewrite, ms per MB"],
-                    [[n, f"{f:,}", f"{c:.3f}", f"{w:.3f}"] for n, f, c, w in page_fault_cost()]))
+        print(table(["fresh arrays", "minor faults", "fault cost, ms per MB", "rewrite, ms per MB",
+                     "free (munmap), ms per MB"],
+                    [[n, f"{f:,}", f"{c:.3f}", f"{w:.3f}", f"{r:.3f}"] for n, f, c, w, r in page_fault_cost()]))
         print()
     print(f"load average at the end: {load_average()}")
 
