@@ -18,73 +18,17 @@ from .parameter import Parameter
 __all__ = ["Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d"]
 
 
-class Conv2d(Module):
-    """2-D convolution, as ``torch.nn.Conv2d``.
+def _check_groups_divide(name, in_channels, out_channels, groups):
+    if in_channels % groups:
+        raise ValueError(f"{name}: in_channels must be divisible by groups "
+                         f"(in_channels={in_channels}, groups={groups})")
+    if out_channels % groups:
+        raise ValueError(f"{name}: out_channels must be divisible by groups "
+                         f"(out_channels={out_channels}, groups={groups})")
 
-    Input (N, C_in, H, W) or (C_in, H, W) -> output (N, C_out, OH, OW) or (C_out, OH, OW),
-    OH = floor((H + 2*padding - dilation*(KH-1) - 1) / stride) + 1.
-    padding: int, pair, 'valid' or 'same' (stride 1 only; an odd total pads one more at
-    the bottom/right). Weight (C_out, C_in/groups, KH, KW) and bias (C_out,) start as
-    U(-1/sqrt(fan_in), 1/sqrt(fan_in)), fan_in = C_in/groups*KH*KW (PyTorch's default:
-    Kaiming-uniform with a=sqrt(5)). Only padding_mode='zeros' is supported.
-    """
-
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
-                 groups=1, bias=True, padding_mode="zeros", device=None, dtype=None):
-        super().__init__()
-        name = "Conv2d"
-        kernel_size = pair(kernel_size, "kernel_size")
-        if min(kernel_size) < 1:
-            raise ValueError(f"{name}: kernel_size must be positive, got {kernel_size}")
-        stride, dilation = check_conv2d_args(stride, dilation, groups, name)
-        if in_channels % groups:
-            raise ValueError(f"{name}: in_channels must be divisible by groups "
-                             f"(in_channels={in_channels}, groups={groups})")
-        if out_channels % groups:
-            raise ValueError(f"{name}: out_channels must be divisible by groups "
-                             f"(out_channels={out_channels}, groups={groups})")
-        if padding_mode != "zeros":
-            raise ValueError(f"{name}: padding_mode={padding_mode!r} is not supported; tinynn "
-                             f"implements only padding_mode='zeros'")
-        conv2d_padding(padding, kernel_size, stride, dilation, name)   # validates early
-        self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
-        self.kernel_size, self.stride, self.dilation = kernel_size, stride, dilation
-        self.padding = padding if isinstance(padding, str) else pair(padding, "padding")
-        self.padding_mode = padding_mode
-        self.weight = Parameter(zeros(out_channels, in_channels // groups, *kernel_size, dtype=dtype))
-        if bias:
-            self.bias = Parameter(zeros(out_channels, dtype=dtype))
-        else:
-            self.register_parameter("bias", None)
-        self.reset_parameters()
-        if device is not None:
-            self.to(backend.Device(device))
-
-    def reset_parameters(self):
-        init.default_layer_init_(self.weight, self.bias)
-
-    def forward(self, input):
-        return conv2d(input, self.weight, self.bias, self.stride, self.padding, self.dilation,
-                      self.groups, _name=f"Conv2d({self.extra_repr()})")
-
-    def extra_repr(self):
-        s = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
-             f"stride={self.stride}")
-        if self.padding != (0, 0):
-            s += f", padding={self.padding}"
-        if self.dilation != (1, 1):
-            s += f", dilation={self.dilation}"
-        if self.groups != 1:
-            s += f", groups={self.groups}"
-        if self.bias is None:
-            s += ", bias=False"
-        return s
-
-
-# ---------------------------------------------------------------------------- Conv1d, transposed
 
 class _ConvNd(Module):
-    """What the layers below share: PyTorch's checks, parameters, initialisation and repr.
+    """What the convolution layers share: PyTorch's checks, parameters, initialisation and repr.
 
     ``weight_shape`` is (out, in/groups, *kernel) for a convolution and (in, out/groups,
     *kernel) for a transposed one; both are initialised U(-1/sqrt(fan_in), 1/sqrt(fan_in))
@@ -99,12 +43,7 @@ class _ConvNd(Module):
         name = type(self).__name__
         if isinstance(groups, bool) or not isinstance(groups, int) or groups < 1:
             raise ValueError(f"{name}: groups must be a positive integer, got groups={groups!r}")
-        if in_channels % groups:
-            raise ValueError(f"{name}: in_channels must be divisible by groups "
-                             f"(in_channels={in_channels}, groups={groups})")
-        if out_channels % groups:
-            raise ValueError(f"{name}: out_channels must be divisible by groups "
-                             f"(out_channels={out_channels}, groups={groups})")
+        _check_groups_divide(name, in_channels, out_channels, groups)
         if min(kernel_size) < 1:
             raise ValueError(f"{name}: kernel_size must be positive, got {kernel_size}")
         if padding_mode != "zeros" and self.transposed:
@@ -114,10 +53,15 @@ class _ConvNd(Module):
                              f"implements only padding_mode='zeros'")
         self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
         self.kernel_size, self.padding_mode = kernel_size, padding_mode
+        self._init_parameters(bias, device, dtype)
+
+    def _init_parameters(self, bias, device, dtype):
+        """weight (``weight_shape``) and bias (out_channels,) or None, initialised, on ``device``."""
+        in_channels, out_channels, groups = self.in_channels, self.out_channels, self.groups
         if self.transposed:
-            shape = (in_channels, out_channels // groups) + kernel_size
+            shape = (in_channels, out_channels // groups) + self.kernel_size
         else:
-            shape = (out_channels, in_channels // groups) + kernel_size
+            shape = (out_channels, in_channels // groups) + self.kernel_size
         self.weight = Parameter(zeros(*shape, dtype=dtype))
         if bias:
             self.bias = Parameter(zeros(out_channels, dtype=dtype))
@@ -146,6 +90,44 @@ class _ConvNd(Module):
             s += ", bias=False"
         return s
 
+
+class Conv2d(_ConvNd):
+    """2-D convolution, as ``torch.nn.Conv2d``.
+
+    Input (N, C_in, H, W) or (C_in, H, W) -> output (N, C_out, OH, OW) or (C_out, OH, OW),
+    OH = floor((H + 2*padding - dilation*(KH-1) - 1) / stride) + 1.
+    padding: int, pair, 'valid' or 'same' (stride 1 only; an odd total pads one more at
+    the bottom/right). Weight (C_out, C_in/groups, KH, KW) and bias (C_out,) start as
+    U(-1/sqrt(fan_in), 1/sqrt(fan_in)), fan_in = C_in/groups*KH*KW (PyTorch's default:
+    Kaiming-uniform with a=sqrt(5)). Only padding_mode='zeros' is supported.
+    """
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
+                 groups=1, bias=True, padding_mode="zeros", device=None, dtype=None):
+        super().__init__()
+        # Conv2d's own checks (not _setup's): its order, and named "Conv2d" in LazyConv2d too
+        name = "Conv2d"
+        kernel_size = pair(kernel_size, "kernel_size")
+        if min(kernel_size) < 1:
+            raise ValueError(f"{name}: kernel_size must be positive, got {kernel_size}")
+        stride, dilation = check_conv2d_args(stride, dilation, groups, name)
+        _check_groups_divide(name, in_channels, out_channels, groups)
+        if padding_mode != "zeros":
+            raise ValueError(f"{name}: padding_mode={padding_mode!r} is not supported; tinynn "
+                             f"implements only padding_mode='zeros'")
+        conv2d_padding(padding, kernel_size, stride, dilation, name)   # validates early
+        self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
+        self.kernel_size, self.stride, self.dilation = kernel_size, stride, dilation
+        self.padding = padding if isinstance(padding, str) else pair(padding, "padding")
+        self.padding_mode = padding_mode
+        self._init_parameters(bias, device, dtype)
+
+    def forward(self, input):
+        return conv2d(input, self.weight, self.bias, self.stride, self.padding, self.dilation,
+                      self.groups, _name=f"Conv2d({self.extra_repr()})")
+
+
+# ---------------------------------------------------------------------------- Conv1d, transposed
 
 class Conv1d(_ConvNd):
     """1-D convolution, as ``torch.nn.Conv1d``.
