@@ -12,7 +12,8 @@ the positions along L, as PyTorch's ``max_pool1d`` returns them.
 """
 from .conv import Conv2d
 from .conv_kernels import pool_output_size, same_padding
-from .conv_transpose import ConvTranspose2d, check_conv_transpose_shapes, conv_transpose2d_params
+from .conv_transpose import (ConvTranspose2d, check_conv_dtypes, check_conv_transpose_shapes,
+                             check_groups, conv_transpose2d_params)
 from .pooling import (AvgPool2d, MaxPool2d, adaptive_avg_pool2d, adaptive_max_pool2d)
 from ..tensor import Tensor
 
@@ -85,12 +86,7 @@ def _check_conv1d_shapes(input, weight, bias, groups, padding, dilation, name):
         raise RuntimeError(f"{name}: Given weight of size {list(weight.shape)}, expected bias to "
                            f"be 1-dimensional with {f} elements, but got bias of size "
                            f"{list(bias.shape)} instead")
-    if input.dtype.kind != "f":
-        raise RuntimeError(f"{name}: expected a floating-point input, got {input.dtype}")
-    for t, what in ((weight, "weight"), (bias, "bias")):
-        if t is not None and t.dtype != input.dtype:
-            raise RuntimeError(f"{name}: Input type ({input.dtype}) and {what} type ({t.dtype}) "
-                               f"should be the same")
+    check_conv_dtypes(input, weight, bias, name)
     padded_length, span = input.shape[-1] + sum(padding), dilation * (k - 1) + 1
     if padded_length < span:
         raise RuntimeError(f"{name}: Calculated padded input size per channel: ({padded_length}). "
@@ -104,12 +100,6 @@ def _positive(value, what, name, message):
     return value
 
 
-def _check_groups(groups, name):
-    if isinstance(groups, bool) or not isinstance(groups, int):
-        raise TypeError(f"{name}: groups must be an int, got {groups!r}")
-    return _positive(groups, "groups", name, "non-positive groups is not supported")
-
-
 def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, _name="conv1d"):
     """1-D convolution over (N, C, L) or (C, L) input, as ``torch.nn.functional.conv1d``.
 
@@ -121,7 +111,7 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, 
                        "non-positive stride is not supported")
     dilation = _positive(single(dilation, "dilation"), "dilation", _name,
                          "dilation should be greater than zero")
-    groups = _check_groups(groups, _name)
+    groups = check_groups(groups, _name)
     left, right = conv1d_padding(padding, weight.shape[-1], stride, dilation, _name)
     _check_conv1d_shapes(input, weight, bias, groups, (left, right), dilation, _name)
     out = Conv2d.apply(_image(input), weight.unsqueeze(2), bias, stride=(1, stride),

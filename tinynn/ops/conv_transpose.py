@@ -31,7 +31,8 @@ from ..autograd import Function
 from .conv_kernels import BATCH_LAST, col2im, crop, im2col, pair, padded
 
 __all__ = ["ConvTranspose2d", "conv_transpose2d", "conv_transpose2d_params",
-           "conv_transpose_output_size", "output_padding_for_size", "check_conv_transpose_shapes"]
+           "conv_transpose_output_size", "output_padding_for_size", "check_conv_transpose_shapes",
+           "check_conv_dtypes", "check_groups"]
 
 
 def conv_transpose_output_size(size, kernel, stride=1, padding=0, output_padding=0, dilation=1):
@@ -100,15 +101,21 @@ class ConvTranspose2d(Function):
 
 # ---------------------------------------------------------------------------- argument checks
 
+def check_groups(groups, name):
+    """``groups`` as the functional convolutions check it: an int (TypeError), positive."""
+    if isinstance(groups, bool) or not isinstance(groups, int):
+        raise TypeError(f"{name}: groups must be an int, got {groups!r}")
+    if groups < 1:
+        raise RuntimeError(f"{name}: non-positive groups is not supported (groups={groups})")
+    return groups
+
+
 def conv_transpose2d_params(stride, padding, output_padding, dilation, groups,
                             name="conv_transpose2d"):
     """Validated (stride, padding, output_padding, dilation) pairs, with PyTorch's errors."""
     stride, dilation = pair(stride, "stride"), pair(dilation, "dilation")
     padding, output_padding = pair(padding, "padding"), pair(output_padding, "output_padding")
-    if isinstance(groups, bool) or not isinstance(groups, int):
-        raise TypeError(f"{name}: groups must be an int, got {groups!r}")
-    if groups < 1:
-        raise RuntimeError(f"{name}: non-positive groups is not supported (groups={groups})")
+    check_groups(groups, name)
     if min(stride) < 1:
         raise RuntimeError(f"{name}: non-positive stride is not supported (stride={stride})")
     if min(padding) < 0:
@@ -151,6 +158,16 @@ def output_padding_for_size(input_shape, output_size, kernel, stride, padding, d
     return tuple(size - low for size, low in zip(sizes, smallest))
 
 
+def check_conv_dtypes(input, weight, bias, name):
+    """A floating-point input, and a weight (and bias, if any) of the input's dtype."""
+    if input.dtype.kind != "f":
+        raise RuntimeError(f"{name}: expected a floating-point input, got {input.dtype}")
+    for t, what in ((weight, "weight"), (bias, "bias")):
+        if t is not None and t.dtype != input.dtype:
+            raise RuntimeError(f"{name}: Input type ({input.dtype}) and {what} type ({t.dtype}) "
+                               f"should be the same")
+
+
 def check_conv_transpose_shapes(input, weight, bias, groups, geometry, name, dims=2):
     """PyTorch's shape, dtype and output-size checks for ``dims`` (2 or 1) spatial dims.
 
@@ -178,12 +195,7 @@ def check_conv_transpose_shapes(input, weight, bias, groups, geometry, name, dim
         raise RuntimeError(f"{name}: Given transposed=1, weight of size {list(weight.shape)}, "
                            f"expected bias to be 1-dimensional with {c_out_g * groups} elements, "
                            f"but got bias of size {list(bias.shape)} instead")
-    if input.dtype.kind != "f":
-        raise RuntimeError(f"{name}: expected a floating-point input, got {input.dtype}")
-    for t, what in ((weight, "weight"), (bias, "bias")):
-        if t is not None and t.dtype != input.dtype:
-            raise RuntimeError(f"{name}: Input type ({input.dtype}) and {what} type ({t.dtype}) "
-                               f"should be the same")
+    check_conv_dtypes(input, weight, bias, name)
     sizes = [conv_transpose_output_size(*args)
              for args in zip(input.shape[-dims:], weight.shape[-dims:], *geometry)]
     if min(sizes) < 1:
