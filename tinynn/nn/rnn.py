@@ -51,6 +51,14 @@ def _shape(t):
     return tuple(t.shape)
 
 
+def _reset_recurrent_parameters(module):
+    """PyTorch's init for recurrent layers and cells: every parameter
+    U(-1/sqrt(hidden_size), 1/sqrt(hidden_size))."""
+    bound = 1.0 / math.sqrt(module.hidden_size)
+    for weight in module.parameters():
+        init.uniform_(weight, -bound, bound)
+
+
 class RNNBase(Module):
     """The stacked, optionally bidirectional recurrent layer behind RNN, LSTM and GRU.
 
@@ -114,9 +122,7 @@ class RNNBase(Module):
             self.to(backend.Device(device))
 
     def reset_parameters(self):
-        bound = 1.0 / math.sqrt(self.hidden_size)
-        for weight in self.parameters():
-            init.uniform_(weight, -bound, bound)
+        _reset_recurrent_parameters(self)
 
     def flatten_parameters(self):
         """A no-op kept for PyTorch code (cuDNN's contiguous weight buffer does not exist here)."""
@@ -305,9 +311,7 @@ class RNNCellBase(Module):
             self.to(backend.Device(device))
 
     def reset_parameters(self):
-        bound = 1.0 / math.sqrt(self.hidden_size)
-        for weight in self.parameters():
-            init.uniform_(weight, -bound, bound)
+        _reset_recurrent_parameters(self)
 
     def extra_repr(self):
         s = f"{self.input_size}, {self.hidden_size}"
