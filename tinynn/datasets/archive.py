@@ -145,6 +145,12 @@ except ImportError:  # Python built without lzma: tarfile cannot open .xz either
     pass
 
 
+def _unreadable(archive, exc):
+    """The ArchiveError for an archive that cannot be read as a tar archive."""
+    return ArchiveError(f"{archive} is corrupt or truncated: cannot read it as a tar archive "
+                        f"({type(exc).__name__}: {exc})")
+
+
 def extract_tar(archive, dest, check=None, log=print):
     """Extract the tar archive ``archive`` (plain, gzip, bz2 or xz) into ``dest``.
 
@@ -170,8 +176,7 @@ def extract_tar(archive, dest, check=None, log=print):
         except ArchiveError:
             raise
         except _CORRUPT as exc:
-            raise ArchiveError(f"{archive} is corrupt or truncated: cannot read it as a tar "
-                               f"archive ({type(exc).__name__}: {exc})") from None
+            raise _unreadable(archive, exc) from None
         except OSError as exc:
             if _is_disk_error(exc):
                 raise DatasetError(f"cannot write into {dest}: {exc.strerror}") from None
@@ -180,8 +185,7 @@ def extract_tar(archive, dest, check=None, log=print):
                 raise ArchiveError(f"{archive}: cannot extract it: {exc.strerror} "
                                    f"({os.path.relpath(exc.filename, staging)})") from None
             # gzip reports a corrupt stream as a plain OSError ("Not a gzipped file")
-            raise ArchiveError(f"{archive} is corrupt or truncated: cannot read it as a tar "
-                               f"archive ({type(exc).__name__}: {exc})") from None
+            raise _unreadable(archive, exc) from None
         if check is not None:
             check(staging)
         try:
