@@ -70,6 +70,14 @@ def _feature_dropout(input, p, training, inplace, name):
     return _apply(input, inplace, name, run)
 
 
+def _unbatched_feature_dropout(input, p, training, inplace, name):
+    """Channel-wise dropout of an unbatched (C, *) input: as a batch of one."""
+    if not training or p == 0.0:
+        return input
+    return _apply(input, inplace, name,
+                  lambda x: _feature_dropout(x.unsqueeze(0), p, True, False, name).squeeze(0))
+
+
 def dropout1d(input, p=0.5, training=True, inplace=False):
     """Zero whole channels of (N, C, L) or unbatched (C, L) input with probability ``p``;
     kept channels are scaled by ``1/(1-p)``."""
@@ -80,11 +88,7 @@ def dropout1d(input, p=0.5, training=True, inplace=False):
                            f"on inputs with 1 spatial dimension, a channel dimension, and an "
                            f"optional batch dimension (i.e. 2D or 3D inputs).")
     if input.ndim == 2:   # unbatched (C, L): its channels are dim 0
-        if not training or p == 0.0:
-            return input
-        return _apply(input, inplace, "dropout1d_",
-                      lambda x: _feature_dropout(x.unsqueeze(0), p, True, False,
-                                                 "dropout1d_").squeeze(0))
+        return _unbatched_feature_dropout(input, p, training, inplace, "dropout1d_")
     return _feature_dropout(input, p, training, inplace, "dropout1d_")
 
 
@@ -126,11 +130,7 @@ def dropout3d(input, p=0.5, training=True, inplace=False):
                       f"dimensions, a channel dimension, and an optional batch dimension (i.e. 4D "
                       f"or 5D inputs).", stacklevel=2)
     if ndim == 4:   # unbatched (C, D, H, W)
-        if not training or p == 0.0:
-            return input
-        return _apply(input, inplace, "dropout3d_",
-                      lambda x: _feature_dropout(x.unsqueeze(0), p, True, False,
-                                                 "dropout3d_").squeeze(0))
+        return _unbatched_feature_dropout(input, p, training, inplace, "dropout3d_")
     return _feature_dropout(input, p, training, inplace, "dropout3d_")
 
 
