@@ -14,6 +14,25 @@ from .parameter import Parameter
 __all__ = ["BatchNorm1d", "BatchNorm2d"]
 
 
+def add_affine_parameters(module, num_features, affine, dtype):
+    """The per-channel affine map of batch and group norm: ``weight`` (ones) and ``bias``
+    (zeros) of shape (num_features,) when ``affine``, else both registered as None."""
+    if affine:
+        module.weight = Parameter(ones(num_features, dtype=dtype))
+        module.bias = Parameter(zeros(num_features, dtype=dtype))
+    else:
+        module.register_parameter("weight", None)
+        module.register_parameter("bias", None)
+
+
+def reset_affine_parameters(module):
+    """Back to the identity map (weight 1, bias 0), if ``module.affine``."""
+    if module.affine:
+        with no_grad():
+            module.weight.fill_(1)
+            module.bias.zero_()
+
+
 class _BatchNorm(Module):
     """Shared by BatchNorm1d/2d; subclasses set the input ranks they accept.
 
@@ -30,12 +49,7 @@ class _BatchNorm(Module):
         super().__init__()
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
-        if affine:
-            self.weight = Parameter(ones(num_features, dtype=dtype))
-            self.bias = Parameter(zeros(num_features, dtype=dtype))
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        add_affine_parameters(self, num_features, affine, dtype)
         if track_running_stats:
             self.register_buffer("running_mean", zeros(num_features, dtype=dtype))
             self.register_buffer("running_var", ones(num_features, dtype=dtype))
@@ -56,10 +70,7 @@ class _BatchNorm(Module):
 
     def reset_parameters(self):
         self.reset_running_stats()
-        if self.affine:
-            with no_grad():
-                self.weight.fill_(1)
-                self.bias.zero_()
+        reset_affine_parameters(self)
 
     def _name(self):
         return f"{type(self).__name__}({self.num_features})"

@@ -11,7 +11,7 @@ from ..autograd import no_grad
 from ..creation import ones, zeros
 from ..ops.normalization import _as_shape
 from . import functional as F
-from .batchnorm import _BatchNorm
+from .batchnorm import _BatchNorm, add_affine_parameters, reset_affine_parameters
 from .module import Module
 from .parameter import Parameter
 
@@ -73,20 +73,12 @@ class GroupNorm(Module):
             raise ValueError("num_channels must be divisible by num_groups")
         self.num_groups, self.num_channels, self.eps, self.affine = (
             num_groups, num_channels, eps, affine)
-        if affine:
-            self.weight = Parameter(ones(num_channels, dtype=dtype))
-            self.bias = Parameter(zeros(num_channels, dtype=dtype))
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        add_affine_parameters(self, num_channels, affine, dtype)
         if device is not None:
             self.to(backend.Device(device))
 
     def reset_parameters(self):
-        if self.affine:
-            with no_grad():
-                self.weight.fill_(1)
-                self.bias.zero_()
+        reset_affine_parameters(self)
 
     def forward(self, input):
         return F.group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
