@@ -166,7 +166,20 @@ class Conv1d(_ConvNd):
                       self.groups, _name=f"Conv1d({self.extra_repr()})")
 
 
-class ConvTranspose2d(_ConvNd):
+class _ConvTransposeNd(_ConvNd):
+    """What ConvTranspose1d/2d share: the weight layout, and ``forward``'s ``output_size``."""
+
+    transposed = True
+
+    def _output_padding(self, input, output_size, name):
+        """``self.output_padding``, or the one that gives ``output_size`` (PyTorch's rule)."""
+        if output_size is None:
+            return self.output_padding
+        return output_padding_for_size(input.shape, output_size, self.kernel_size, self.stride,
+                                       self.padding, self.dilation, name)
+
+
+class ConvTranspose2d(_ConvTransposeNd):
     """Transposed 2-D convolution, as ``torch.nn.ConvTranspose2d`` (the adjoint of Conv2d).
 
     Input (N, C_in, H, W) or (C_in, H, W) -> output (N, C_out, OH, OW),
@@ -174,8 +187,6 @@ class ConvTranspose2d(_ConvNd):
     Weight (C_in, C_out/groups, KH, KW), bias (C_out,). ``forward(input, output_size)``
     chooses the output_padding that gives ``output_size`` (PyTorch's rule).
     """
-
-    transposed = True
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
                  output_padding=0, groups=1, bias=True, dilation=1, padding_mode="zeros",
@@ -189,15 +200,12 @@ class ConvTranspose2d(_ConvNd):
 
     def forward(self, input, output_size=None):
         name = f"ConvTranspose2d({self.extra_repr()})"
-        output_padding = self.output_padding
-        if output_size is not None:
-            output_padding = output_padding_for_size(input.shape, output_size, self.kernel_size,
-                                                     self.stride, self.padding, self.dilation, name)
+        output_padding = self._output_padding(input, output_size, name)
         return conv_transpose2d(input, self.weight, self.bias, self.stride, self.padding,
                                 output_padding, self.groups, self.dilation, _name=name)
 
 
-class ConvTranspose1d(_ConvNd):
+class ConvTranspose1d(_ConvTransposeNd):
     """Transposed 1-D convolution, as ``torch.nn.ConvTranspose1d``.
 
     Input (N, C_in, L) or (C_in, L) -> output (N, C_out, OL),
@@ -205,8 +213,6 @@ class ConvTranspose1d(_ConvNd):
     Weight (C_in, C_out/groups, K), bias (C_out,); ``forward(input, output_size)`` as in
     ConvTranspose2d.
     """
-
-    transposed = True
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
                  output_padding=0, groups=1, bias=True, dilation=1, padding_mode="zeros",
@@ -222,9 +228,6 @@ class ConvTranspose1d(_ConvNd):
 
     def forward(self, input, output_size=None):
         name = f"ConvTranspose1d({self.extra_repr()})"
-        output_padding = self.output_padding
-        if output_size is not None:
-            output_padding = output_padding_for_size(input.shape, output_size, self.kernel_size,
-                                                     self.stride, self.padding, self.dilation, name)
+        output_padding = self._output_padding(input, output_size, name)
         return conv_transpose1d(input, self.weight, self.bias, self.stride[0], self.padding[0],
                                 output_padding[0], self.groups, self.dilation[0], _name=name)
