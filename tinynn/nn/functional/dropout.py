@@ -92,6 +92,16 @@ def dropout1d(input, p=0.5, training=True, inplace=False):
     return _feature_dropout(input, p, training, inplace, "dropout1d_")
 
 
+def _warn_deprecated_rank(name, ndim, spatial_dims):
+    """PyTorch's warning when dropout2d/3d gets an input of neither rank it is meant for."""
+    warnings.warn(f"{name}: Received a {ndim}-D input to {name}, which is deprecated and will "
+                  f"result in an error in a future release. To retain the behavior and silence "
+                  f"this warning, please use dropout instead. Note that {name} exists to provide "
+                  f"channel-wise dropout on inputs with {spatial_dims} spatial dimensions, a "
+                  f"channel dimension, and an optional batch dimension (i.e. {spatial_dims + 1}D "
+                  f"or {spatial_dims + 2}D inputs).", stacklevel=3)
+
+
 def dropout2d(input, p=0.5, training=True, inplace=False):
     """Zero whole channels (feature maps) of (N, C, H, W) input with probability ``p``; kept
     channels are scaled by ``1/(1-p)``.
@@ -102,12 +112,7 @@ def dropout2d(input, p=0.5, training=True, inplace=False):
     _check_p(p)
     ndim = input.ndim
     if ndim not in (3, 4):
-        warnings.warn(f"dropout2d: Received a {ndim}-D input to dropout2d, which is deprecated "
-                      f"and will result in an error in a future release. To retain the behavior "
-                      f"and silence this warning, please use dropout instead. Note that dropout2d "
-                      f"exists to provide channel-wise dropout on inputs with 2 spatial "
-                      f"dimensions, a channel dimension, and an optional batch dimension (i.e. 3D "
-                      f"or 4D inputs).", stacklevel=2)
+        _warn_deprecated_rank("dropout2d", ndim, spatial_dims=2)
     if ndim == 3:
         warnings.warn("dropout2d: Received a 3D input to dropout2d and assuming that channel-wise "
                       "1D dropout behavior is desired - input is interpreted as shape (N, C, L), "
@@ -123,12 +128,7 @@ def dropout3d(input, p=0.5, training=True, inplace=False):
     _check_p(p)
     ndim = input.ndim
     if ndim not in (4, 5):
-        warnings.warn(f"dropout3d: Received a {ndim}-D input to dropout3d, which is deprecated "
-                      f"and will result in an error in a future release. To retain the behavior "
-                      f"and silence this warning, please use dropout instead. Note that dropout3d "
-                      f"exists to provide channel-wise dropout on inputs with 3 spatial "
-                      f"dimensions, a channel dimension, and an optional batch dimension (i.e. 4D "
-                      f"or 5D inputs).", stacklevel=2)
+        _warn_deprecated_rank("dropout3d", ndim, spatial_dims=3)
     if ndim == 4:   # unbatched (C, D, H, W)
         return _unbatched_feature_dropout(input, p, training, inplace, "dropout3d_")
     return _feature_dropout(input, p, training, inplace, "dropout3d_")
