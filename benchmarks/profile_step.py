@@ -430,6 +430,8 @@ def main(argv=None):
     WAIT_IDLE[0] = args.wait_idle
     steps = args.steps or {"mlp": 100, "cnn": 40, "resnet18-16": 8, "resnet18-64": 3}[args.model]
 
+    # Measured first, while glibc's heap is fresh: later, freed step buffers are reused.
+    fault_costs = None if args.no_micro else page_fault_cost()
     xs, ys = fixed_batches()
     tinynn, model, opt, F = tinynn_setup(args.model)
     from tinynn.autograd import Function
@@ -510,10 +512,11 @@ def main(argv=None):
             rows += torch_micro(args.torch_python)
         print(f"## Python cost per op on 1-element float32 tensors (load avg {load_average()})\n")
         print(table(["operation", "µs per call"], rows))
-        print("\nWhat touching fresh memory costs (first fill minus a second fill of the same arrays):\n")
+        print("\nWhat touching fresh memory costs in a fresh process (first fill minus a second fill "
+              "of the same arrays; measured before the model was built):\n")
         print(table(["fresh arrays", "minor faults", "fault cost, ms per MB", "rewrite, ms per MB",
                      "free (munmap), ms per MB"],
-                    [[n, f"{f:,}", f"{c:.3f}", f"{w:.3f}", f"{r:.3f}"] for n, f, c, w, r in page_fault_cost()]))
+                    [[n, f"{f:,}", f"{c:.3f}", f"{w:.3f}", f"{r:.3f}"] for n, f, c, w, r in fault_costs]))
         print()
     print(f"load average at the end: {load_average()}")
 
