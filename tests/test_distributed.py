@@ -108,11 +108,19 @@ def test_a_rank_that_raises_stops_every_rank():
 
 @needs_mpi
 def test_a_rank_that_leaves_early_stops_every_rank_after_the_timeout():
-    code, out, seconds = run_mpi(os.path.join(SCRIPTS, "faults.py"), "exit", timeout=60)
-    assert code != 0
-    assert "rank 0 of 2 waited more than 2 s" in out and "MPI_Abort" in out
-    assert "finished" not in out
-    assert seconds < 30, seconds
+    # Every run must stop every rank, soon. Which process notices first is a race on a
+    # loaded machine (the process manager may end rank 0 before its watchdog prints), so
+    # the watchdog's own message is required in one of up to three runs.
+    messages = []
+    for _ in range(3):
+        code, out, seconds = run_mpi(os.path.join(SCRIPTS, "faults.py"), "exit", timeout=60)
+        assert code != 0
+        assert "finished" not in out
+        assert seconds < 30, seconds
+        messages.append(out)
+        if "rank 0 of 2 waited more than 2 s" in out and "MPI_Abort" in out:
+            return
+    pytest.fail("the watchdog never said why it stopped the ranks:\n" + "\n---\n".join(messages))
 
 
 # ---------------------------------------------------------------------------- no MPI needed

@@ -2,7 +2,7 @@
 
 One file per kind of layer; each one's ``__all__`` joins this namespace.
 """
-from . import functional, init, utils
+from . import functional, init, parallel, utils
 from .activation import *      # noqa: F401,F403
 from .batchnorm import *       # noqa: F401,F403
 from .containers import *      # noqa: F401,F403
@@ -17,4 +17,5 @@ from .parameter import *       # noqa: F401,F403
 from .pooling import *         # noqa: F401,F403
 from .rnn import *             # noqa: F401,F403
 from .sparse import *          # noqa: F401,F403
+from .sync_batchnorm import *  # noqa: F401,F403
 from .upsampling import *      # noqa: F401,F403
