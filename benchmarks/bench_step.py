@@ -233,6 +233,7 @@ def worker_epoch(lib, name, batches, keep_freed):
     total = len(loader)
     batches = total if batches is None else min(batches, total)
     model.train()
+    faults = minor_faults()
     start, done = time.perf_counter(), 0
     for batch_idx, (data, target) in enumerate(loader):
         if batch_idx == batches:
@@ -246,7 +247,9 @@ def worker_epoch(lib, name, batches, keep_freed):
             loss.item()
         done += len(data)
     seconds = time.perf_counter() - start
+    faults = minor_faults() - faults
     return {"seconds": seconds, "batches": batches, "batches_per_epoch": total,
+            "faults_per_batch": faults / batches,
             "images_per_s": done / seconds, "epoch_seconds": seconds * total / batches,
             "peak_rss_mb": peak_rss_mb()}
 
@@ -414,6 +417,7 @@ def report_epoch(args, torch_python, models):
         if args.keep_freed:
             row += [fmt(med(tk, "images_per_s")), ratio(med(tk, "images_per_s"), med(pt, "images_per_s"))]
         row += [fmt(med(tn, "peak_rss_mb"), 0, " MB"), fmt(med(pt, "peak_rss_mb"), 0, " MB"),
+                f"{fmt(med(tn, 'faults_per_batch'))} / {fmt(med(pt, 'faults_per_batch'))}",
                 busy(res), f"{loads[0]} → {loads[1]}"]
         rows.append(row)
     print("## (b) the lecture's loop through each library's DataLoader "
@@ -422,8 +426,8 @@ def report_epoch(args, torch_python, models):
             "tinynn s/epoch", "PyTorch s/epoch"]
     if args.keep_freed:
         head += ["tinynn+keep img/s", "tinynn+keep / PyTorch"]
-    print(table(head + ["tinynn peak RSS", "PyTorch peak RSS", "busy / reruns", "load avg (start → end)"],
-                rows))
+    print(table(head + ["tinynn peak RSS", "PyTorch peak RSS", "page faults / batch (tinynn / PyTorch)",
+                        "busy / reruns", "load avg (start → end)"], rows))
     print("\ns/epoch: the measured batches' time scaled to the whole epoch "
           "(measured directly with --full); no warm-up, the first batches included. "
           "Peak RSS includes the 188 MB dataset.\n")
