@@ -17,6 +17,16 @@ import sys
 import time
 import zipfile
 
+# Under ``mpiexec -n N`` every rank trains on its share of each batch (data-parallel). Set
+# before NumPy loads: each rank's BLAS gets its share of this machine's cores (override
+# with OMP_NUM_THREADS / OPENBLAS_NUM_THREADS).
+WORLD = int(os.environ.get("PMI_SIZE") or os.environ.get("OMPI_COMM_WORLD_SIZE") or 1)
+if WORLD > 1:
+    _ranks_here = int(os.environ.get("MPI_LOCALNRANKS") or
+                      os.environ.get("OMPI_COMM_WORLD_LOCAL_SIZE") or WORLD)
+    for _name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(_name, str(max(1, (os.cpu_count() or 1) // _ranks_here)))
+
 import numpy as np
 from tqdm import tqdm
 
@@ -126,8 +136,14 @@ def parse_args(parser, argv=None):
             check_samples_path(args.save_samples)
         if args.resume:
             check_resume_path(args.resume)
+        if args.batch_size % WORLD:
+            raise UsageError(f"--batch-size {args.batch_size} must divide evenly over the "
+                             f"{WORLD} ranks of mpiexec")
     except UsageError as exc:
         parser.error(str(exc))
+    if WORLD > 1:
+        import tinynn.distributed as dist
+        dist.init_process_group("mpi")
     tinynn.manual_seed(args.seed)
     backend.keep_freed_cpu_memory()  # reuse each batch's buffers instead of re-faulting them
     return args
@@ -192,9 +208,30 @@ def mnist_loaders(args):
     testset = datasets.MNIST(root=args.data_dir, train=False, download=True, transform=transform)
     if args.limit_train:
         trainset = data.Subset(trainset, range(min(args.limit_train, len(trainset))))
-    train_loader = data.DataLoader(dataset=trainset, batch_size=args.batch_size, shuffle=True)
-    test_loader = data.DataLoader(dataset=testset, batch_size=1000, shuffle=False)
-    return train_loader, test_loader
+    if WORLD == 1:
+        train_loader = data.DataLoader(dataset=trainset, batch_size=args.batch_size, shuffle=True)
+        test_loader = data.DataLoader(dataset=testset, batch_size=1000, shuffle=False)
+        return train_loader, test_loader
+    # Each rank: its own part of every epoch's shuffle, batches of batch_size / WORLD (the
+    # global batch stays --batch-size), and every WORLD-th test image.
+    sampler = data.DistributedSampler(trainset, seed=args.seed)
+    train_loader = data.DataLoader(trainset, batch_size=args.batch_size // WORLD, sampler=sampler)
+    testset = data.Subset(testset, range(rank(), len(testset), WORLD))
+    return train_loader, data.DataLoader(testset, batch_size=1000, shuffle=False)
+
+
+def rank():
+    """This process's rank under mpiexec (0 when it runs alone)."""
+    if WORLD == 1:
+        return 0
+    import tinynn.distributed as dist
+    return dist.get_rank()
+
+
+def log(*values):
+    """print, on rank 0 only."""
+    if rank() == 0:
+        print(*values)
 
 
 def make_optimizer(args, parameters):
@@ -217,7 +254,7 @@ def train(model, train_loader, optimizer, epoch, device, log_interval=200):
     """One epoch of the lecture's training loop, with a progress bar."""
     model.train()
     bar = tqdm(train_loader, desc=f"epoch {epoch}", leave=False, dynamic_ncols=True,
-               disable=None)  # None: no bar when stderr is not a terminal (logs stay clean)
+               disable=None if rank() == 0 else True)  # None: no bar when not a terminal
     for batch_idx, (images, target) in enumerate(bar):
         images, target = images.to(device), target.to(device)
         optimizer.zero_grad()
@@ -225,11 +262,11 @@ def train(model, train_loader, optimizer, epoch, device, log_interval=200):
         loss = F.cross_entropy(output, target)
         loss.backward()
         optimizer.step()
-        if batch_idx % log_interval == 0:
+        if batch_idx % log_interval == 0 and rank() == 0:
             value = loss.item()  # the only device-to-host copy of the step, when logging
             bar.set_postfix(loss=f"{value:.4f}")
             tqdm.write("Train Epoch: {} [{}/{} ({:.0f}%)]\tLoss: {:.6f}".format(
-                epoch, batch_idx * len(images), len(train_loader.dataset),
+                epoch, batch_idx * len(images) * WORLD, len(train_loader.dataset),
                 100. * batch_idx / len(train_loader), value))
 
 
@@ -245,8 +282,14 @@ def evaluate(model, test_loader, device):
             test_loss += F.cross_entropy(output, target, reduction="sum").item()
             pred = output.max(1, keepdim=True)[1]
             correct += pred.eq(target.view_as(pred)).sum().item()
-    test_loss /= len(test_loader.dataset)
-    test_accuracy = 100. * correct / len(test_loader.dataset)
+    count = len(test_loader.dataset)
+    if WORLD > 1:  # every rank tested its share: add them up
+        import tinynn.distributed as dist
+        totals = tinynn.tensor([test_loss, correct, count], dtype=tinynn.float64)
+        dist.all_reduce(totals)
+        test_loss, correct, count = totals.tolist()
+    test_loss /= count
+    test_accuracy = 100. * correct / count
     return test_loss, test_accuracy
 
 
@@ -415,39 +458,46 @@ def _run(args, model, optimizer, scheduler, config, summary_input):
         check_same_model(args.resume, state.get("config"), config)
         check_fits(args.resume, state, model)
         if state["epoch"] >= args.epochs:
-            print(f"{config['script']}: nothing to do: {args.resume} already holds "
+            log(f"{config['script']}: nothing to do: {args.resume} already holds "
                   f"{state['epoch']} epochs and --epochs is {args.epochs}; pass a larger "
                   f"--epochs to train further")
             return model
     train_loader, test_loader = mnist_loaders(args)
     if summary_input is not None:  # its random input draws from the generator: restore after it
-        print(tinynn.summary(model, summary_input))
+        log(tinynn.summary(model, summary_input))
     first_epoch = 1
     if state is not None:
         first_epoch = restore_checked(args.resume, state, model, optimizer, scheduler)
-        print(f"resumed from {args.resume} at epoch {first_epoch} of {args.epochs}")
+        log(f"resumed from {args.resume} at epoch {first_epoch} of {args.epochs}")
         changed = changed_training_flags(state.get("config"), config)
         if changed:
-            print("this run changes " + ", ".join(changed))
-    print(f"device: {device}, {sum(p.numel() for p in model.parameters()):,} parameters")
+            log("this run changes " + ", ".join(changed))
+    log(f"device: {device}, {sum(p.numel() for p in model.parameters()):,} parameters"
+        + (f", {WORLD} ranks of batch {args.batch_size // WORLD}" if WORLD > 1 else ""))
+    net = model
+    if WORLD > 1:  # gradients averaged over the ranks during backward
+        from tinynn.nn.parallel import DistributedDataParallel
+        net = DistributedDataParallel(model)
     for epoch in range(first_epoch, args.epochs + 1):
         lr = optimizer.param_groups[0]["lr"]
         start = time.perf_counter()
-        train(model, train_loader, optimizer, epoch, device, args.log_interval)
+        if isinstance(train_loader.sampler, data.DistributedSampler):
+            train_loader.sampler.set_epoch(epoch)
+        train(net, train_loader, optimizer, epoch, device, args.log_interval)
         if scheduler is not None:
             scheduler.step()
         seconds = time.perf_counter() - start
         test_loss, test_accuracy = evaluate(model, test_loader, device)
-        print("[{}] Test Loss: {:.4f}, Accuracy: {:.2f}% (lr {:.4g}, {:.1f} s/epoch)".format(
+        log("[{}] Test Loss: {:.4f}, Accuracy: {:.2f}% (lr {:.4g}, {:.1f} s/epoch)".format(
             epoch, test_loss, test_accuracy, lr, seconds))
-        if args.save:
+        if args.save and rank() == 0:
             try:
                 save_checkpoint(args.save, model, optimizer, scheduler, epoch, config)
             except OSError as exc:
                 raise RunError(f"cannot write the checkpoint {args.save} after epoch {epoch}: "
                                f"{exc.strerror or exc}; the previous checkpoint is "
                                f"unchanged") from None
-    if args.save_samples:
+    if args.save_samples and rank() == 0:
         save_samples(model, test_loader, device, args.save_samples)
     return model
 

@@ -446,3 +446,26 @@ def test_queue_callback_runs_once_after_the_pass(device):
     assert calls == [True]                           # queued callbacks do not linger
     with pytest.raises(RuntimeError, match="during the backward pass"):
         queue_callback(lambda: None)
+
+
+@needs_mpi
+def test_train_cnn_under_mpiexec_trains_on_both_ranks_and_saves_once(tmp_path):
+    """``mpiexec -n 2 python examples/train_cnn.py``: one log, one checkpoint, and the test
+    accuracy counted over both ranks' halves of the test set."""
+    from fixtures_mnist import make_arrays, write_raw
+    data = tmp_path / "data"
+    write_raw(data / "MNIST" / "raw", make_arrays(n_train=40, n_test=12))
+    checkpoint = tmp_path / "cnn.ckpt"
+    code, out, _ = run_mpi(os.path.join(ROOT, "examples", "train_cnn.py"), "--data-dir", str(data),
+                           "--epochs", "1", "--batch-size", "20", "--save", str(checkpoint))
+    assert code == 0, out
+    assert out.count("[1] Test Loss") == 1 and "2 ranks of batch 10" in out, out
+    assert checkpoint.exists()
+    assert tinynn.load(str(checkpoint))["epoch"] == 1
+
+
+@needs_mpi
+def test_train_cnn_under_mpiexec_needs_a_batch_that_divides(tmp_path):
+    code, out, _ = run_mpi(os.path.join(ROOT, "examples", "train_cnn.py"), "--data-dir",
+                           str(tmp_path / "d"), "--batch-size", "21")
+    assert code == 2 and "--batch-size 21 must divide evenly over the 2 ranks" in out, out
