@@ -11,9 +11,10 @@ import tinynn.optim as optim
 from tinynn.optim import lr_scheduler
 
 
-def make_optimizer(lrs=(0.1,), cls=optim.SGD):
+def make_optimizer(lrs=(0.1,), cls=optim.SGD, **kwargs):
+    """An optimizer of one-element parameter groups, one per learning rate."""
     groups = [{"params": [tinynn.tensor([1.0], requires_grad=True)], "lr": lr} for lr in lrs]
-    return cls(groups, lr=lrs[0])
+    return cls(groups, lr=lrs[0], **kwargs)
 
 
 def lr_sequence(scheduler, epochs):

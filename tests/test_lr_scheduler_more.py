@@ -10,21 +10,7 @@ import tinynn
 import tinynn.optim as optim
 from tinynn.optim import lr_scheduler
 
-
-def make_optimizer(lrs=(0.1,), cls=optim.SGD, **kwargs):
-    groups = [{"params": [tinynn.tensor([1.0], requires_grad=True)], "lr": lr} for lr in lrs]
-    return cls(groups, lr=lrs[0], **kwargs)
-
-
-def lr_sequence(scheduler, epochs):
-    """[lr of each group] at epochs 0..epochs-1 (epoch 0 is right after construction)."""
-    sequence = []
-    for _ in range(epochs):
-        sequence.append([g["lr"] for g in scheduler.optimizer.param_groups])
-        assert scheduler.get_last_lr() == sequence[-1]
-        scheduler.optimizer.step()
-        scheduler.step()
-    return np.array(sequence)
+from test_lr_scheduler import lr_sequence, make_optimizer
 
 
 # ---------------------------------------------------------------- LambdaLR, MultiplicativeLR
