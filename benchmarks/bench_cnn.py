@@ -106,7 +106,6 @@ def main():
     parser.add_argument("--images", type=int, default=60000)
     parser.add_argument("--batch-size", type=int, default=64)
     args = parser.parse_args()
-    tinynn.backend.keep_freed_cpu_memory()  # as the examples do (PyTorch shares the allocator)
     x, y = load_images(args.images)
     runners = {"tinynn": (tinynn_train, tinynn_infer)}
     try:

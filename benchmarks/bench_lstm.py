@@ -10,8 +10,8 @@ table shows medians over ``--repeats`` runs. PyTorch is timed when ``import torc
 works; otherwise the script says so.
 
 tinynn runs three ways: as a plain script would (the default), with
-``backend.keep_freed_cpu_memory()`` (glibc keeps freed buffers, so the ~12 MB of arrays
-a step allocates are not page-faulted in again every step), and with
+``TINYNN_KEEP_FREED_MEMORY=0`` (glibc's default settings: the ~12 MB of arrays a step
+allocates go back to the OS and are page-faulted in again every step), and with
 ``OPENBLAS_NUM_THREADS=1`` (on a machine busy with other work, OpenBLAS's threads can
 spin waiting for each other; this model's matrices are small enough for one thread).
 
@@ -52,15 +52,13 @@ def time_steps(step, data, steps, warmup=5):
     return statistics.median(wall), statistics.median(cpu)
 
 
-def run_tinynn(batch, steps, keep_freed):
+def run_tinynn(batch, steps):
     sys.path.insert(0, ROOT)
     import tinynn
     import tinynn.nn as nn
     import tinynn.nn.functional as F
-    from tinynn import backend, optim
+    from tinynn import optim
 
-    if keep_freed:
-        backend.keep_freed_cpu_memory()
     tinynn.manual_seed(0)
 
     class RowLSTM(nn.Module):
@@ -148,7 +146,7 @@ def cpu_description():
 
 # name: (label, extra environment variables)
 VARIANTS = {"tinynn": ("tinynn (default)", {}),
-            "tinynn-keep": ("tinynn + keep_freed_cpu_memory()", {}),
+            "tinynn-return": ("tinynn, TINYNN_KEEP_FREED_MEMORY=0", {"TINYNN_KEEP_FREED_MEMORY": "0"}),
             "tinynn-1thread": ("tinynn, OPENBLAS_NUM_THREADS=1", {"OPENBLAS_NUM_THREADS": "1"}),
             "torch": ("PyTorch (CPU)", {})}
 
@@ -157,7 +155,7 @@ def worker(args):
     if args.worker == "torch":
         seconds = run_torch(args.batch, args.steps)
     else:
-        seconds = run_tinynn(args.batch, args.steps, keep_freed=args.worker == "tinynn-keep")
+        seconds = run_tinynn(args.batch, args.steps)
     print(json.dumps({"step": seconds[0], "cpu": seconds[1]}))
 
 
@@ -175,7 +173,7 @@ def main():
     print(f"CPU: {model}; AVX-512: {'yes' if avx512 else 'no'}; {os.cpu_count()} logical CPUs")
     print(f"LSTM(28, 128) + Linear(128, 10) on MNIST rows, batch {args.batch}, Adam; "
           f"{args.steps} timed steps per run, {args.repeats} fresh runs each, alternating")
-    names = ["tinynn", "tinynn-keep", "tinynn-1thread"]
+    names = ["tinynn", "tinynn-return", "tinynn-1thread"]
     if torch_available():
         names.append("torch")
     else:

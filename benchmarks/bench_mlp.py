@@ -107,7 +107,6 @@ def main():
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--images", type=int, default=60000)
     args = parser.parse_args()
-    tinynn.backend.keep_freed_cpu_memory()  # as the examples do (PyTorch shares the allocator)
     x, y = load_images(args.images)
     runners = {"tinynn": epoch_tinynn, "numpy by hand": epoch_numpy}
     try:

@@ -4,8 +4,9 @@
     float32 images, int64 labels), SGD (lr 0.01, momentum 0.9), cross-entropy; 3 warm-up
     steps, then --steps timed steps cycling through the 8 batches; images/s over the
     timed steps. As a plain user script runs it: no allocator or thread calls (PyTorch
-    with its default thread count), unless --keep-freed adds a third variant that calls
-    tinynn.backend.keep_freed_cpu_memory() first.
+    with its default thread count), unless --return-freed adds a third variant that runs
+    tinynn with TINYNN_KEEP_FREED_MEMORY=0 (glibc's default allocator settings: freed
+    buffers go back to the OS and the next step faults them in again).
 (b) epoch: 60,000 in-memory random images through each library's own
     DataLoader(TensorDataset(x, y), batch_size=64, shuffle=True) and the lecture's loop
     (zero_grad, forward, cross_entropy, backward, step, loss.item() every 200 batches);
@@ -24,7 +25,7 @@ Runs alternate tinynn / PyTorch (the order flips every repeat) and medians are s
 
     python benchmarks/bench_step.py --torch-python /work/venv-torch/bin/python
     python benchmarks/bench_step.py --models mlp --repeats 1          # a quick check
-    python benchmarks/bench_step.py --models cnn --parts a --keep-freed
+    python benchmarks/bench_step.py --models cnn --parts a --return-freed
 """
 import argparse
 import os
@@ -159,13 +160,12 @@ def fixed_batches():
     return xs, ys
 
 
-def worker_step(lib, name, steps, keep_freed):
+def worker_step(lib, name, steps, return_freed):
     """(a): the training step on pre-batched tensors; plus (c)'s readings."""
     xs, ys = fixed_batches()
+    if return_freed:   # glibc's default allocator settings, as before tinynn kept freed memory
+        os.environ["TINYNN_KEEP_FREED_MEMORY"] = "0"
     lib_module, model, opt, F = setup(lib, name)
-    if keep_freed:
-        from tinynn import backend
-        backend.keep_freed_cpu_memory()
     X = [lib_module.from_numpy(x) for x in xs]
     Y = [lib_module.from_numpy(y) for y in ys]
 
@@ -214,16 +214,15 @@ def torch_mm_rate(torch, repeats=30):
     return 2 * 1024 ** 3 / statistics.median(times) / 1e9
 
 
-def worker_epoch(lib, name, batches, keep_freed):
+def worker_epoch(lib, name, batches, return_freed):
     """(b): the lecture's loop over each library's DataLoader on in-memory tensors."""
     import numpy as np
     rng = np.random.default_rng(1)
     images = rng.standard_normal((EPOCH_IMAGES, 1, 28, 28), dtype=np.float32)
     labels = rng.integers(0, 10, EPOCH_IMAGES, dtype=np.int64)
+    if return_freed:   # glibc's default allocator settings, as before tinynn kept freed memory
+        os.environ["TINYNN_KEEP_FREED_MEMORY"] = "0"
     lib_module, model, opt, F = setup(lib, name)
-    if keep_freed:
-        from tinynn import backend
-        backend.keep_freed_cpu_memory()
     if lib == "tinynn":
         from tinynn.utils.data import DataLoader, TensorDataset
     else:
@@ -260,8 +259,8 @@ def variants(args, torch_python):
     out = [("tinynn", args.tinynn_python, [])]
     if torch_python:
         out.append(("torch", torch_python, []))
-    if args.keep_freed:
-        out.append(("tinynn+keep", args.tinynn_python, ["--keep-freed"]))
+    if args.return_freed:
+        out.append(("tinynn+return", args.tinynn_python, ["--return-freed"]))
     return out
 
 
@@ -322,19 +321,19 @@ def spread(results, key):
 
 
 def report_step(args, torch_python, models):
-    keep = args.keep_freed
+    keep = args.return_freed
     rows_a, rows_c, rows_mm, loads_all = [], [], [], []
     for name in models:
         steps = args.steps or STEPS[name]
         runs = args.repeats or (REPEATS_64 if name == "resnet18-64" else 5)
         res, loads = measure(args, "step", name, runs, torch_python, ["--steps", str(steps)])
-        tn, pt, tk = res["tinynn"], res.get("torch", []), res.get("tinynn+keep", [])
+        tn, pt, tk = res["tinynn"], res.get("torch", []), res.get("tinynn+return", [])
         t_ips, p_ips, k_ips = med(tn, "images_per_s"), med(pt, "images_per_s"), med(tk, "images_per_s")
         load = f"{loads[0]} → {loads[1]}"
         row = [LABELS[name], f"{steps} x {BATCH}", f"{len(tn)}",
                fmt(t_ips) + spread(tn, "images_per_s")]
         if keep:
-            row += [fmt(k_ips) + spread(tk, "images_per_s"), ratio(k_ips, t_ips)]
+            row += [fmt(k_ips) + spread(tk, "images_per_s"), ratio(t_ips, k_ips)]
         row += [fmt(p_ips) + spread(pt, "images_per_s") if torch_python else "n/a",
                 ratio(t_ips, p_ips)]
         if keep:
@@ -371,10 +370,10 @@ def report_step(args, torch_python, models):
     print("## (a) training step on 8 pre-batched batches of 64 (images/s, median of runs)\n")
     head = ["model", "timed steps", "runs", "tinynn (as a user runs it)"]
     if keep:
-        head += ["tinynn + keep_freed_cpu_memory()", "keep / default"]
+        head += ["tinynn, TINYNN_KEEP_FREED_MEMORY=0", "default / returning freed memory"]
     head += ["PyTorch CPU", "tinynn / PyTorch"]
     if keep:
-        head.append("tinynn+keep / PyTorch")
+        head.append("tinynn+return / PyTorch")
     print(table(head + ["busy / reruns", "load avg (start → end)"], rows_a))
     print(f"\n±x%: half the spread between the fastest and slowest run, in % of the median. busy: the "
           f"highest mean count of runnable tasks during a kept run, its own threads included "
@@ -386,7 +385,7 @@ def report_step(args, torch_python, models):
               "PyTorch peak RSS", "RSS tinynn / PyTorch", "tinynn RSS after step 3 → last",
               "PyTorch RSS after step 3 → last", "minor page faults / step (tinynn / PyTorch)"]
     if keep:
-        head_c.append("tinynn+keep peak RSS, faults")
+        head_c.append("tinynn+return peak RSS, faults")
     print(table(head_c, rows_c))
     print("\nFLOP/image: forward multiply-adds of every Conv2d and Linear layer x 2 (multiply + add)"
           " x 3 (forward, input gradient, weight gradient), but x 2 x 2 for the first layer, whose "
@@ -407,14 +406,14 @@ def report_epoch(args, torch_python, models):
         runs = args.repeats or (REPEATS_64 if name == "resnet18-64" else 5)
         extra = ["--full"] if args.full else ["--batches", str(batches)]
         res, loads = measure(args, "epoch", name, runs, torch_python, extra)
-        tn, pt, tk = res["tinynn"], res.get("torch", []), res.get("tinynn+keep", [])
+        tn, pt, tk = res["tinynn"], res.get("torch", []), res.get("tinynn+return", [])
         nb = med(tn, "batches")
         row = [LABELS[name], f"{fmt(nb)} of {fmt(med(tn, 'batches_per_epoch'))}", f"{len(tn)}",
                fmt(med(tn, "images_per_s")) + spread(tn, "images_per_s"),
                fmt(med(pt, "images_per_s")) + spread(pt, "images_per_s") if pt else "n/a",
                ratio(med(tn, "images_per_s"), med(pt, "images_per_s")),
                fmt(med(tn, "epoch_seconds"), 1, " s"), fmt(med(pt, "epoch_seconds"), 1, " s")]
-        if args.keep_freed:
+        if args.return_freed:
             row += [fmt(med(tk, "images_per_s")), ratio(med(tk, "images_per_s"), med(pt, "images_per_s"))]
         row += [fmt(med(tn, "peak_rss_mb"), 0, " MB"), fmt(med(pt, "peak_rss_mb"), 0, " MB"),
                 f"{fmt(med(tn, 'faults_per_batch'))} / {fmt(med(pt, 'faults_per_batch'))}",
@@ -424,8 +423,8 @@ def report_epoch(args, torch_python, models):
           "(TensorDataset of 60,000 in-memory images, batch 64, shuffle=True)\n")
     head = ["model", "batches", "runs", "tinynn img/s", "PyTorch img/s", "tinynn / PyTorch",
             "tinynn s/epoch", "PyTorch s/epoch"]
-    if args.keep_freed:
-        head += ["tinynn+keep img/s", "tinynn+keep / PyTorch"]
+    if args.return_freed:
+        head += ["tinynn+return img/s", "tinynn+return / PyTorch"]
     print(table(head + ["tinynn peak RSS", "PyTorch peak RSS", "page faults / batch (tinynn / PyTorch)",
                         "busy / reruns", "load avg (start → end)"], rows))
     print("\ns/epoch: the measured batches' time scaled to the whole epoch "
@@ -448,8 +447,8 @@ def main(argv=None):
                         help="batches in (b) (default per model: "
                              + ", ".join(f"{k} {v}" for k, v in BATCHES.items()) + ")")
     parser.add_argument("--full", action="store_true", help="(b) over the whole 60,000 images")
-    parser.add_argument("--keep-freed", action="store_true",
-                        help="add a tinynn variant that calls backend.keep_freed_cpu_memory()")
+    parser.add_argument("--return-freed", action="store_true",
+                        help="add a tinynn variant with TINYNN_KEEP_FREED_MEMORY=0")
     parser.add_argument("--tinynn-python", default=sys.executable)
     parser.add_argument("--torch-python", default=None,
                         help="interpreter with torch (default: this one, if it has torch)")
@@ -470,10 +469,10 @@ def main(argv=None):
 
     if args.worker:
         if args.part == "step":
-            emit(worker_step(args.worker, models[0], args.steps or STEPS[models[0]], args.keep_freed))
+            emit(worker_step(args.worker, models[0], args.steps or STEPS[models[0]], args.return_freed))
         else:
             emit(worker_epoch(args.worker, models[0], None if args.full else
-                              (args.batches or BATCHES[models[0]]), args.keep_freed))
+                              (args.batches or BATCHES[models[0]]), args.return_freed))
         return
 
     torch_python = args.torch_python or sys.executable

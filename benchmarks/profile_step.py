@@ -20,7 +20,7 @@ cross-entropy, 3 warm-up steps. Then:
 
     python benchmarks/profile_step.py --model cnn
     python benchmarks/profile_step.py --model resnet18-16 --steps 8 --by-shape
-    python benchmarks/profile_step.py --model cnn --keep-freed     # with the opt-in allocator
+    TINYNN_KEEP_FREED_MEMORY=0 python benchmarks/profile_step.py --model cnn  # glibc's defaults
 """
 import argparse
 import cProfile
@@ -419,8 +419,6 @@ def main(argv=None):
                         help="steps per measurement (default: mlp 100, cnn 40, resnet18-16 8, resnet18-64 3)")
     parser.add_argument("--top", type=int, default=20, help="cProfile rows")
     parser.add_argument("--by-shape", action="store_true", help="one row per op and input shape")
-    parser.add_argument("--keep-freed", action="store_true",
-                        help="call tinynn.backend.keep_freed_cpu_memory() first")
     parser.add_argument("--no-micro", action="store_true", help="skip the per-op microbenchmarks")
     parser.add_argument("--wait-idle", type=float, default=0, metavar="SECONDS",
                         help="before each section, wait up to SECONDS until no other task is runnable")
@@ -435,17 +433,13 @@ def main(argv=None):
     xs, ys = fixed_batches()
     tinynn, model, opt, F = tinynn_setup(args.model)
     from tinynn.autograd import Function
-    if args.keep_freed:
-        from tinynn import backend
-        backend.keep_freed_cpu_memory()
     X, Y = [tinynn.from_numpy(x) for x in xs], [tinynn.from_numpy(y) for y in ys]
     step = make_step(model, opt, F, X, Y)
     noclock = (lambda phase: None)
     for i in range(WARMUP):
         step(i, noclock)
 
-    print("\n".join(header_lines(f"tinynn step profile: {LABELS[args.model]}, batch {BATCH}"
-                                 + (", keep_freed_cpu_memory()" if args.keep_freed else ""))))
+    print("\n".join(header_lines(f"tinynn step profile: {LABELS[args.model]}, batch {BATCH}")))
 
     # 1. unprofiled phases
     load0 = load_average()

@@ -145,7 +145,6 @@ def parse_args(parser, argv=None):
         import tinynn.distributed as dist
         dist.init_process_group("mpi")
     tinynn.manual_seed(args.seed)
-    backend.keep_freed_cpu_memory()  # reuse each batch's buffers instead of re-faulting them
     return args
 
 

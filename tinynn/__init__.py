@@ -4,7 +4,8 @@ The public names mirror PyTorch's: ``tinynn.tensor``, ``tinynn.nn``, ``tinynn.op
 Each op family in ``tinynn/ops/`` gives its functions to this namespace (``tinynn.topk``)
 and, as methods, to ``Tensor`` (``x.topk``).
 """
-from . import backend
+from . import backend, cpu_memory
+cpu_memory.apply_default()   # reuse freed buffers instead of page-faulting them every step
 from .backend import Device as device, Generator, manual_seed
 from .grad_mode import (enable_grad, inference_mode, is_grad_enabled, is_inference_mode_enabled,
                         no_grad, set_grad_enabled)

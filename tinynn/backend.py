@@ -9,7 +9,8 @@ import numpy
 
 __all__ = ["Device", "device", "is_array", "get_array_module", "device_of", "to_device", "to_numpy",
            "is_writeable", "scatter_add", "as_strided", "is_available", "device_count", "Generator",
-           "default_generator", "manual_seed", "random_uniform", "random_normal"]
+           "default_generator", "manual_seed", "random_uniform", "random_normal",
+           "keep_freed_cpu_memory"]
 
 _INSTALL_HINT = ("install the GPU extra (pip install 'tinynn[gpu]', which pulls "
                  "cupy-cuda12x; 'tinynn[gpu-cuda13]' pulls cupy-cuda13x for CUDA 13) on a "
@@ -328,22 +329,4 @@ def random_normal(shape, dtype, dev=CPU, generator=None):
 
 # ---------------------------------------------------------------------------- allocator
 
-def keep_freed_cpu_memory(limit_bytes=1 << 30):
-    """Ask glibc to keep freed buffers for reuse instead of returning them to the OS.
-
-    A training step allocates and frees the same large arrays every batch; by default
-    glibc unmaps each freed block over 32 MB-ish and the next batch page-faults it back
-    in (about 1 ms per 4 MB). Keeping up to ``limit_bytes`` makes a small-CNN step ~15%
-    faster. The process then holds on to that memory, so this is opt-in: the example
-    scripts and benchmarks call it, ``import tinynn`` does not. Returns False where the
-    C library is not glibc.
-    """
-    import ctypes
-    import ctypes.util
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        mallopt = libc.mallopt
-    except (OSError, AttributeError):
-        return False
-    M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
-    return bool(mallopt(M_MMAP_THRESHOLD, 32 << 20)) and bool(mallopt(M_TRIM_THRESHOLD, int(limit_bytes)))
+from .cpu_memory import keep_freed_cpu_memory  # noqa: E402,F401  (import tinynn applies it)
