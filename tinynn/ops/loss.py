@@ -66,6 +66,45 @@ class NLLLoss(Function):
         return glogp, None
 
 
+class CrossEntropy(Function):
+    """``log_softmax`` over the classes and the NLL of class indices, as one node.
+
+    logits: (N, C); target: (N,) class indices; weight: (C,) or None; ``ignore_index`` and
+    ``reduction`` as in ``NLLLoss``. One node instead of two saves a pass over the logits
+    and the (N, C) log-probabilities array; the gradient is ``w * (softmax - one_hot)``,
+    scaled like the loss.
+    """
+
+    backward_name = "NllLossBackward0"   # what PyTorch's cross_entropy output shows
+
+    def forward(self, logits, weight, *, target, ignore_index, reduction):
+        xp = get_array_module(logits)
+        rows = xp.arange(len(target))
+        keep = target != ignore_index
+        safe_target = xp.where(keep, target, 0)
+        shifted = logits - logits.max(axis=1, keepdims=True)
+        exp = xp.exp(shifted)
+        sum_exp = exp.sum(axis=1, keepdims=True)
+        picked = shifted[rows, safe_target] - xp.log(sum_exp[:, 0])    # logp[n, t[n]]
+        w = keep.astype(logits.dtype) if weight is None else weight[safe_target] * keep
+        losses = -w * picked
+        total_weight = w.sum()
+        self.reduction = reduction
+        self.save_for_backward(exp, sum_exp, safe_target, w, total_weight)
+        if reduction == "none":
+            return losses
+        return losses.sum() if reduction == "sum" else losses.sum() / total_weight
+
+    def backward(self, grad):
+        xp = get_array_module(grad)
+        exp, sum_exp, safe_target, w, total_weight = self.saved_arrays
+        scale = (w * (grad / total_weight if self.reduction == "mean" else grad)).astype(exp.dtype, copy=False)
+        glogits = exp / sum_exp                 # softmax
+        glogits *= scale[:, None]
+        glogits[xp.arange(len(safe_target)), safe_target] -= scale
+        return glogits, None
+
+
 def _clamped_log(xp, x):
     """``max(log(x), -100)``, with no log(0) evaluated (so no divide-by-zero warning)."""
     positive = x > 0

@@ -133,6 +133,8 @@ def _check_class_target(input, target, weight, ignore_index, name):
                            f"classes or no classes but got weight tensor of shape: {weight.shape}")
     if target.numel():
         t = target.array
+        if 0 <= t.min() and t.max() < classes:   # two reductions: the usual case, checked cheaply
+            return
         bad = ((t < 0) | (t >= classes)) & (t != ignore_index)
         if bool(bad.any()):
             value = int(t[bad].reshape(-1)[0])
@@ -154,6 +156,12 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
         raise ValueError("cross_entropy: input must have at least 1 dimension (got a 0-d tensor)")
     class_dim = _class_dim(input)
     classes = input.shape[class_dim]
+    if input.ndim == 2 and label_smoothing == 0.0 and target.dtype.kind in "iu":
+        # The common case (a batch of logits, class indices) as one fused node.
+        _check_class_target(input, target, weight, ignore_index, "cross_entropy")
+        weight = None if weight is None else cast(weight, input.dtype)
+        return loss_ops.CrossEntropy.apply(input, weight, target=target.array,
+                                           ignore_index=ignore_index, reduction=reduction)
     logp = input.log_softmax(class_dim)
     if target.dtype.kind == "f":
         return _cross_entropy_probabilities(logp, target, weight, reduction, label_smoothing)
