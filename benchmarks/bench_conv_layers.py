@@ -1,6 +1,11 @@
 """Per-layer forward/backward times of the lecture CNN's conv and pool layers (batch 64).
 
     python benchmarks/bench_conv_layers.py [--repeat 50] [--batch 64] [--torch]
+    python benchmarks/bench_conv_layers.py --resnet [--width 16] [--repeat 15]
+
+``--resnet``: instead, every distinct conv shape of ResNet-18 (28x28 input) with each
+input-gradient strategy of ``ops/conv.py`` (col2im, convolution of the output gradient,
+and what "auto" picks), times weighted by how often the shape occurs in the network.
 
 The lecture CNN: conv1 1->10 k5, max_pool 2, relu, conv2 10->20 k5, max_pool 2, relu,
 fc 320->50->10. Each layer is timed on the input it really gets in that network (conv
@@ -94,12 +99,58 @@ def torch_rows(batch, repeat):
     return rows
 
 
+def resnet_shapes(width):
+    """(in, out, kernel, stride, padding, input size, count) of ResNet-18's convolutions."""
+    w = width
+    return [(1, w, 3, 1, 1, 28, 1), (w, w, 3, 1, 1, 28, 4),
+            (w, 2 * w, 3, 2, 1, 28, 1), (w, 2 * w, 1, 2, 0, 28, 1), (2 * w, 2 * w, 3, 1, 1, 14, 3),
+            (2 * w, 4 * w, 3, 2, 1, 14, 1), (2 * w, 4 * w, 1, 2, 0, 14, 1), (4 * w, 4 * w, 3, 1, 1, 7, 3),
+            (4 * w, 8 * w, 3, 2, 1, 7, 1), (4 * w, 8 * w, 1, 2, 0, 7, 1), (8 * w, 8 * w, 3, 1, 1, 4, 3)]
+
+
+def resnet_rows(batch, width, repeat):
+    """Forward and backward ms of each ResNet-18 conv shape, backward per input-gradient strategy."""
+    from tinynn.ops import conv as conv_ops
+    rng = numpy.random.default_rng(0)
+    strategies = ("col2im", "convolution", "auto")
+    print(f"{'ResNet-18 width %d conv (batch %d)' % (width, batch):<36}{'x':>3}{'forward':>9}"
+          + "".join(f"{'bwd ' + s:>17}" for s in strategies) + "   auto picks")
+    totals = [0.0] * (1 + len(strategies))
+    for cin, cout, k, stride, pad, size, count in resnet_shapes(width):
+        conv = Conv2d(cin, cout, k, stride=stride, padding=pad, bias=False)
+        x = tinynn.Tensor(batch_last_like((batch, cin, size, size), rng), requires_grad=cin > 1)
+        out = conv(x)
+        grad = batch_last_like(tuple(out.shape), rng)
+        fwd = timed(lambda: conv(x), repeat)[0]
+        bwd = []
+        for strategy in strategies:
+            conv_ops.INPUT_GRAD_STRATEGY = strategy
+            bwd.append(layer_times(conv, x, grad, repeat)[1][0])
+        conv_ops.INPUT_GRAD_STRATEGY = "auto"
+        w3_shape = (1, cout, cin * k * k)
+        pads = (k - 1 - pad,) * 4
+        picks = conv_ops.input_grad_strategy((stride, stride), pads, w3_shape, (k, k))
+        for i, t in enumerate([fwd] + bwd):
+            totals[i] += t * count
+        name = f"{cin}->{cout} k{k} s{stride} p{pad} {size}x{size}"
+        print(f"{name:<36}{count:>3}{fwd:>9.3f}" + "".join(f"{t:>17.3f}" for t in bwd)
+              + f"   {picks if cin > 1 else '(no input grad)'}")
+    print(f"{'total (weighted by count)':<39}{totals[0]:>9.2f}"
+          + "".join(f"{t:>17.2f}" for t in totals[1:]))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=50)
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--torch", action="store_true", help="also time PyTorch (if installed)")
+    parser.add_argument("--resnet", action="store_true",
+                        help="ResNet-18's conv shapes, per input-gradient strategy")
+    parser.add_argument("--width", type=int, default=16, help="ResNet width (with --resnet)")
     args = parser.parse_args()
+    if args.resnet:
+        resnet_rows(args.batch, args.width, args.repeat)
+        return
     rows = tinynn_rows(args.batch, args.repeat)
     reference = None
     if args.torch:

@@ -18,7 +18,9 @@ class Conv2d(Function):
 
     Forward copies the input once into columns (C*KH*KW, OH*OW*N) and multiplies them by the
     weight matrix: one GEMM (a batched GEMM over groups). Backward is one GEMM for the weight
-    gradient, one for the columns' gradient, and col2im (KH*KW slice-adds) for the input's.
+    gradient; the input's is either one GEMM for the columns' gradient and col2im (KH*KW
+    slice-adds), or, for stride 1 where measured faster, a convolution of the padded output
+    gradient with the flipped kernel (im2col + one GEMM); see ``input_grad_strategy``.
     The output is a free (N, F, OH, OW) view of the GEMM's (F, OH, OW, N) result; see
     ``conv_kernels`` for why arrays stay batch-last in memory.
     """
@@ -57,9 +59,15 @@ class Conv2d(Function):
         needs = self.needs_input_grad
         gx = gw = gb = None
         if needs[0]:
-            gcols = (w3.transpose(0, 2, 1) @ g).reshape(groups * ckk, -1)   # (C*KH*KW, OH*OW*N)
-            gx = col2im(gcols, self.padded_shape, kernel, stride, dilation, out_size)
-            gx = crop(gx, top, left, *self.x_shape[2:])
+            flip_pads = transposed_padding(kernel, dilation, self.padded_shape, self.x_shape,
+                                           (top, left))
+            if input_grad_strategy(stride, flip_pads, w3.shape, kernel) == "convolution":
+                gx = input_grad_by_convolution(grad, w3, kernel, dilation, flip_pads,
+                                               self.x_shape)
+            else:
+                gcols = (w3.transpose(0, 2, 1) @ g).reshape(groups * ckk, -1)  # (C*KH*KW, OH*OW*N)
+                gx = col2im(gcols, self.padded_shape, kernel, stride, dilation, out_size)
+                gx = crop(gx, top, left, *self.x_shape[2:])
             gx = gx[0] if self.unbatched else gx
         if needs[1]:
             cols = cols.reshape(groups, ckk, -1)
@@ -67,6 +75,68 @@ class Conv2d(Function):
             gw = (cols @ g.transpose(0, 2, 1)).transpose(0, 2, 1).reshape(self.weight_shape)
         gb = g.sum(axis=2).reshape(-1) if needs[2] else None
         return gx, gw, gb
+
+
+# ---------------------------------------------------------------------------- input gradient
+
+# "auto" picks per shape (see input_grad_strategy); tests force "col2im" or "convolution".
+INPUT_GRAD_STRATEGY = "auto"
+
+
+def transposed_padding(kernel, dilation, padded_shape, x_shape, top_left):
+    """(top, bottom, left, right) padding of the output gradient that turns a stride-1
+    convolution's input gradient into a plain convolution with the flipped kernel.
+
+    gx[h] = sum_i W[i] * g[h + top - i*dh]: with g padded by (KH-1)*dh - top above (and
+    (KH-1)*dh - bottom below) and the kernel flipped, that is a 'valid' cross-correlation.
+    A side padded by more than (K-1)*d gives a negative entry (that path is then not used).
+    """
+    (kh, kw), (dh, dw), (top, left) = kernel, dilation, top_left
+    bottom = padded_shape[2] - x_shape[2] - top
+    right = padded_shape[3] - x_shape[3] - left
+    reach_h, reach_w = (kh - 1) * dh, (kw - 1) * dw
+    return reach_h - top, reach_h - bottom, reach_w - left, reach_w - right
+
+
+def input_grad_strategy(stride, flip_pads, w3_shape, kernel):
+    """'convolution' or 'col2im' for the input gradient of a convolution of this geometry.
+
+    col2im costs a (C*KH*KW, OH*OW*N) GEMM result plus KH*KW read-modify-write passes over
+    the input gradient; the convolution of the padded output gradient costs one im2col copy
+    (F*KH*KW, H*W*N) and one GEMM, and needs stride 1 (and padding <= (K-1)*dilation).
+    Measured on ResNet's 3x3 'same' layers (benchmarks/bench_conv_layers.py --resnet): the
+    convolution wins by about 1.5-2x when F <= 2*C (columns of similar size).
+    """
+    if INPUT_GRAD_STRATEGY != "auto":
+        wanted = INPUT_GRAD_STRATEGY
+    else:
+        groups, fg, ckk = w3_shape
+        channels_per_group = ckk // (kernel[0] * kernel[1])
+        wanted = "convolution" if fg <= 2 * channels_per_group else "col2im"
+    if wanted == "convolution" and tuple(stride) == (1, 1) and min(flip_pads) >= 0:
+        return "convolution"
+    return "col2im"
+
+
+def input_grad_by_convolution(grad, w3, kernel, dilation, flip_pads, x_shape):
+    """Input gradient (N, C, H, W) of a stride-1 convolution, as a convolution of ``grad``.
+
+    grad (N, F, OH, OW) (best batch-last in memory); w3 the forward's weight matrix
+    (G, F/G, C/G*KH*KW). The weight is flipped in both spatial axes and its F and C swapped
+    (a small copy); the gradient is padded by ``flip_pads`` into a batch-last buffer, copied
+    once into columns (F*KH*KW, H*W*N) and multiplied: one GEMM instead of the col2im path's
+    GEMM plus KH*KW read-modify-write passes. Returns a view of a batch-last buffer.
+    """
+    n, c, h, w = x_shape
+    groups, fg, ckk = w3.shape
+    kh, kw = kernel
+    cg = ckk // (kh * kw)
+    flipped = w3.reshape(groups, fg, cg, kh, kw)[:, :, :, ::-1, ::-1]
+    w_t = flipped.transpose(0, 2, 1, 3, 4).reshape(groups, cg, fg * kh * kw)  # (G, C/G, F/G*KH*KW)
+    g_padded = padded(grad, *flip_pads, order=BATCH_LAST)
+    cols = im2col(g_padded, kernel, (1, 1), dilation, (h, w))              # (F*KH*KW, H*W*N)
+    gx = w_t @ cols.reshape(groups, fg * kh * kw, -1)                     # (G, C/G, H*W*N)
+    return gx.reshape(c, h, w, n).transpose(3, 0, 1, 2)
 
 
 # ---------------------------------------------------------------------------- argument checks
