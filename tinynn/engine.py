@@ -11,6 +11,7 @@ an allreduce) while the rest of the graph is still going backward.
 """
 import weakref
 
+from .backend import is_writeable
 from .grad_mode import no_grad
 
 __all__ = ["Node", "run_backward", "register_post_accumulate_grad_hook", "queue_callback"]
@@ -143,6 +144,16 @@ def run_backward(roots, seeds, retain_graph=False, inputs=None, accumulate=True)
     return found
 
 
+def only_holder(g, incoming, input_grads):
+    """True when the gradient array ``g`` that a backward returned is a fresh array that
+    nothing else holds, so a leaf's ``.grad`` may take it over instead of copying it: not
+    the node's incoming gradient passed through, not handed to two inputs, not a view of
+    another array (a saved one, a broadcast), not read-only."""
+    if g is incoming or g.base is not None or not is_writeable(g):
+        return False
+    return sum(other is g for other in input_grads) == 1
+
+
 def _propagate(roots, seeds, retain_graph, inputs, accumulate):
     inputs = list(inputs) if inputs is not None else None
     slot_of_node, slot_of_leaf = {}, {}
@@ -156,12 +167,13 @@ def _propagate(roots, seeds, retain_graph, inputs, accumulate):
     # A leaf reached by several paths gets the sum of them, and its hooks see that sum once
     # (as PyTorch's AccumulateGrad node does): a leaf is served once every node with an edge
     # to it has run (``consumers`` counts the edges still to run); roots at the end.
-    leaf_grads = {}
+    leaf_grads = {}   # id(leaf) -> (leaf, summed gradient, whether the engine alone holds it)
 
-    def serve(leaf, grad):
+    def serve(leaf, grad, owned):
+        owned = owned and not leaf._hooks    # a hook may keep the array it was shown
         grad = leaf._run_hooks(grad)
         if inputs is None:
-            leaf._accumulate_grad(grad)
+            leaf._accumulate_grad(grad, owned=owned)
             for hook in list(_post_accumulate_hooks.get(id(leaf), ())):
                 hook(leaf)
         else:
@@ -174,11 +186,13 @@ def _propagate(roots, seeds, retain_graph, inputs, accumulate):
                 if consumers[id(edge)] == 0 and id(edge) in leaf_grads:
                     serve(*leaf_grads.pop(id(edge)))
 
-    def deliver_to_leaf(leaf, grad):
+    def deliver_to_leaf(leaf, grad, owned=False):
         if inputs is not None and id(leaf) not in slot_of_leaf:
             return   # with ``inputs``, every other leaf is ignored
         key = id(leaf)
-        leaf_grads[key] = (leaf, grad) if key not in leaf_grads else (leaf, leaf_grads[key][1] + grad)
+        # A sum of two paths is a fresh array that nothing else holds.
+        leaf_grads[key] = (leaf, grad, owned) if key not in leaf_grads else \
+            (leaf, leaf_grads[key][1] + grad, True)
 
     pending, root_nodes = {}, []   # pending: the summed gradient of each node's output
     for tensor, seed in zip(roots, seeds):
@@ -221,13 +235,13 @@ def _propagate(roots, seeds, retain_graph, inputs, accumulate):
                     # the first array may be shared with another input).
                     pending[key] = g if key not in pending else pending[key] + g
                 else:
-                    deliver_to_leaf(edge, g)
+                    deliver_to_leaf(edge, g, owned=only_holder(g, grad, input_grads))
             if not retain_graph:
                 node._free()
             serve_leaves_fed_by(node)
 
-    for leaf, grad in list(leaf_grads.values()):   # leaves that were roots themselves
-        serve(leaf, grad)
+    for leaf, grad, owned in list(leaf_grads.values()):   # leaves that were roots themselves
+        serve(leaf, grad, owned)
 
     if inputs is not None and accumulate:
         for t, g in zip(inputs, found):

@@ -162,12 +162,19 @@ class Tensor:
             grad = hook(grad)
         return grad
 
-    def _accumulate_grad(self, grad):
-        """Add the array ``grad`` into ``.grad``; the stored array is always one we own."""
+    def _accumulate_grad(self, grad, owned=False):
+        """Add the array ``grad`` into ``.grad``; the stored array is always one we own.
+
+        ``owned``: the engine vouches that nothing else holds ``grad`` (a fresh array from
+        a backward), so the first gradient is taken over instead of copied.
+        """
         if self.grad is None:
-            # Store a copy: the incoming array may also be pending for another node (Add hands
-            # one array to both inputs), be the caller's seed, or a read-only broadcast view;
-            # the next accumulation updates .grad in place.
+            if owned and grad.dtype == self.array.dtype and grad.shape == self.array.shape:
+                self.grad = Tensor(grad)
+                return
+            # Otherwise store a copy: the incoming array may also be pending for another node
+            # (Add hands one array to both inputs), be the caller's seed, or a read-only
+            # broadcast view; the next accumulation updates .grad in place.
             self.grad = Tensor(backend.get_array_module(grad).array(grad, dtype=self.array.dtype, copy=True))
         elif backend.is_writeable(self.grad.array):
             self.grad.array += grad
