@@ -180,11 +180,11 @@ def _propagate(roots, seeds, retain_graph, inputs, accumulate):
             collect(slot_of_leaf[id(leaf)], grad)
 
     def serve_leaves_fed_by(node):
-        for edge in node._edges:
-            if edge is not None and not isinstance(edge, Node):
-                consumers[id(edge)] -= 1
-                if consumers[id(edge)] == 0 and id(edge) in leaf_grads:
-                    serve(*leaf_grads.pop(id(edge)))
+        for leaf in leaf_edges.get(id(node), ()):
+            key = id(leaf)
+            consumers[key] -= 1
+            if consumers[key] == 0 and key in leaf_grads:
+                serve(*leaf_grads.pop(key))
 
     def deliver_to_leaf(leaf, grad, owned=False):
         if inputs is not None and id(leaf) not in slot_of_leaf:
@@ -203,11 +203,13 @@ def _propagate(roots, seeds, retain_graph, inputs, accumulate):
         pending[id(node)] = seed if id(node) not in pending else pending[id(node)] + seed
         root_nodes.append(node)
 
-    order, consumers = topological_order(root_nodes), {}
+    order, consumers, leaf_edges = topological_order(root_nodes), {}, {}
     for node in order:
-        for edge in node._edges:
-            if edge is not None and not isinstance(edge, Node):
-                consumers[id(edge)] = consumers.get(id(edge), 0) + 1
+        leaves = [edge for edge in node._edges if edge is not None and not isinstance(edge, Node)]
+        if leaves:
+            leaf_edges[id(node)] = leaves
+            for leaf in leaves:
+                consumers[id(leaf)] = consumers.get(id(leaf), 0) + 1
 
     with no_grad():
         for node in order:

@@ -19,6 +19,8 @@ A subclass writes::
 
 Small facts (shapes, axes) may be kept as plain attributes.
 """
+from numpy import ndarray
+
 from ..checks import check_same_device
 from ..tensor import Tensor
 from .. import grad_mode
@@ -35,19 +37,23 @@ class Function(Node):
     @classmethod
     def apply(cls, *inputs, **params):
         """Run the op on Tensors (or None); returns a Tensor that remembers how it was made."""
-        check_same_device(cls.__name__, inputs)
+        arrays = [None if t is None else t.array for t in inputs]
+        if any(type(a) is not ndarray for a in arrays if a is not None):   # not all on the cpu
+            check_same_device(cls.__name__, inputs)
         fn = cls()
-        out = Tensor(fn.forward(*[None if t is None else t.array for t in inputs], **params))
-        if grad_mode._grad_enabled and any(t is not None and t._requires_grad for t in inputs):
-            fn.needs_input_grad = tuple(t is not None and t._requires_grad for t in inputs)
-            # An edge leads to the node that made an input, or to the leaf itself.
-            fn._edges = tuple(None if t is None else
-                              t._grad_fn if t._grad_fn is not None else
-                              t if t._requires_grad else None for t in inputs)
-            out._requires_grad = True
-            out._grad_fn = fn
-        for observe in op_observers:
-            observe(fn, out)
+        out = Tensor(fn.forward(*arrays, **params))
+        if grad_mode._grad_enabled:
+            needs = tuple(t is not None and t._requires_grad for t in inputs)
+            if True in needs:
+                fn.needs_input_grad = needs
+                # An edge leads to the node that made an input, or to the leaf itself.
+                fn._edges = tuple(None if not need else t._grad_fn or t
+                                  for t, need in zip(inputs, needs))
+                out._requires_grad = True
+                out._grad_fn = fn
+        if op_observers:
+            for observe in op_observers:
+                observe(fn, out)
         return out
 
     def forward(self, *arrays, **params):

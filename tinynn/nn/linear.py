@@ -38,7 +38,8 @@ class Linear(Module):
         init.default_layer_init_(self.weight, self.bias)
 
     def forward(self, input):
-        if input.ndim == 0 or input.shape[-1] != self.in_features:
+        shape = input.array.shape
+        if not shape or shape[-1] != self.in_features:
             rows = input.numel() // max(input.shape[-1], 1) if input.ndim else 1
             cols = input.shape[-1] if input.ndim else 0
             raise RuntimeError(f"{type(self).__name__}({self.extra_repr()}): mat1 and mat2 shapes "
