@@ -115,16 +115,23 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
 def _check_class_target(input, target, weight, ignore_index, name):
     if input.ndim == 0:
         raise ValueError(f"{name}: input must have at least 1 dimension (got a 0-d tensor)")
-    check_same_device(f"{name}: input and target", (input, target))
-    if target.dtype.kind not in "iu":
+    if type(input.array) is not type(target.array):
+        check_same_device(f"{name}: input and target", (input, target))
+    if target.array.dtype.kind not in "iu":
         raise RuntimeError(f"{name}: expected target of integer class indices (int64) but found "
                            f"{target.dtype}; for class probabilities, pass a float target of the "
                            f"input's shape {input.shape}")
-    expected = input.shape[:1] + input.shape[2:] if input.ndim > 1 else ()
+    shape, target_shape = input.array.shape, target.array.shape    # raw tuples: cheap to compare
+    expected = shape[:1] + shape[2:] if len(shape) > 1 else ()
+    if target_shape == expected and weight is None and target.array.size:
+        t = target.array
+        if 0 <= t.min() and t.max() < shape[_class_dim(input)]:   # the usual case, checked cheaply
+            return
     if input.ndim > 1 and target.shape[:1] != input.shape[:1]:
         raise ValueError(f"Expected input batch_size ({input.shape[0]}) to match target "
                          f"batch_size ({target.shape[0] if target.ndim else 0}).")
-    if target.shape != expected:
+    if target_shape != expected:
+        expected = input.shape[:1] + input.shape[2:] if input.ndim > 1 else ()
         raise RuntimeError(f"{name}: expected target of shape {expected} for input of shape "
                            f"{input.shape}, got {target.shape}")
     classes = input.shape[_class_dim(input)]
@@ -133,8 +140,6 @@ def _check_class_target(input, target, weight, ignore_index, name):
                            f"classes or no classes but got weight tensor of shape: {weight.shape}")
     if target.numel():
         t = target.array
-        if 0 <= t.min() and t.max() < classes:   # two reductions: the usual case, checked cheaply
-            return
         bad = ((t < 0) | (t >= classes)) & (t != ignore_index)
         if bool(bad.any()):
             value = int(t[bad].reshape(-1)[0])
