@@ -65,6 +65,9 @@ def header_lines(title):
                 f"{k}={os.environ[k]}" for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
                                                   "MKL_NUM_THREADS") if k in os.environ)
                 or "none (each library uses its defaults)"),
+            "- BLAS kernel overrides in the environment: " + (", ".join(
+                f"{k}={os.environ[k]}" for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+                if k in os.environ) or "none (OpenBLAS picks the kernels for this CPU)"),
             f"- load average at start (1/5/15 min): {load_average()}", ""]
 
 
