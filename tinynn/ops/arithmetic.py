@@ -221,6 +221,13 @@ def as_operand(value, dtype, device):
 def _binary(a, b, fn, scalar_fn=None, reverse=False, true_divide=False):
     """Promote ``a`` (a Tensor) and ``b`` to one dtype and apply ``fn`` (``b (op) a`` when
     ``reverse``); NotImplemented for operands that are not numbers, arrays or Tensors."""
+    # Fast paths for what a training step does (same-dtype tensors, a float tensor and a
+    # Python number): no promotion to work out.
+    if isinstance(b, Tensor):
+        if b.array.dtype == a.array.dtype and (not true_divide or a.array.dtype.kind in "fc"):
+            return fn.apply(b, a) if reverse else fn.apply(a, b)
+    elif type(b) in (float, int) and scalar_fn is not None and a.array.dtype.kind == "f":
+        return scalar_fn.apply(a, value=b)
     if isinstance(b, numpy.generic):
         b = b.item()
     if backend.is_array(b):
