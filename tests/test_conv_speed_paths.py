@@ -11,6 +11,7 @@ from hypothesis import given, settings
 import tinynn
 from tinynn.autograd import gradcheck
 from tinynn.ops import conv as conv_ops
+from tinynn.ops.batchnorm import batch_norm
 from tinynn.ops.conv import conv2d
 
 from opcheck import check_op
@@ -76,3 +77,86 @@ def test_auto_picks_convolution_for_resnet_layers_and_col2im_when_strided():
     assert pick((1, 1), (1, 1, 1, 1), (1, 16, 16 * 9), (3, 3)) == "convolution"
     assert pick((2, 2), (1, 1, 1, 1), (1, 32, 16 * 9), (3, 3)) == "col2im"
     assert pick((1, 1), (-2, -2, 1, 1), (1, 16, 16 * 9), (3, 3)) == "col2im"   # padding > k-1
+
+
+# ---------------------------------------------------------------------------- batch norm
+
+def _batch_last(a):
+    """The same values as ``a`` (N, C, H, W), laid out in memory as (C, H, W, N)."""
+    return np.ascontiguousarray(a.transpose(1, 2, 3, 0)).transpose(3, 0, 1, 2)
+
+
+def _bn_inputs(x, layout, affine):
+    xt = tinynn.Tensor(layout(x), requires_grad=True)
+    wb = [t64(np.linspace(0.5, 2, 4)), t64(np.linspace(-1, 1, 4))] if affine else []
+    return [xt] + wb
+
+
+def _bn(training):
+    """batch_norm(x, [weight, bias]) with batch statistics, or eval mode with fixed running ones."""
+    if training:
+        return lambda x, *wb: batch_norm(x, None, None, *wb, training=True)
+    return lambda x, *wb: batch_norm(x, tinynn.tensor(np.zeros(4)), tinynn.tensor(np.full(4, 1.5)),
+                                     *wb, training=False)
+
+
+@pytest.mark.parametrize("training", [True, False])
+@pytest.mark.parametrize("affine", [True, False])
+def test_batch_norm_layouts_agree_and_gradcheck(training, affine):
+    """Batch-last input takes the BLAS row-sum path, C-contiguous input NumPy's reductions."""
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((3, 4, 5, 2)) * 2 + 1
+    r = tinynn.tensor(rng.standard_normal(x.shape))
+    results = []
+    for layout in (np.ascontiguousarray, _batch_last):
+        inputs = _bn_inputs(x, layout, affine)
+        out = _bn(training)(*inputs)
+        (out * r).sum().backward()
+        results.append([out.detach().numpy()] + [t.grad.numpy() for t in inputs])
+        assert gradcheck(_bn(training), _bn_inputs(x, layout, affine))
+    for a, b in zip(*results):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+
+
+def test_batch_norm_running_statistics_layouts_agree():
+    rng = np.random.default_rng(8)
+    x = rng.standard_normal((3, 4, 5, 2)) * 2 + 1
+    stats = []
+    for layout in (np.ascontiguousarray, _batch_last):
+        rm, rv = tinynn.tensor(np.zeros(4)), tinynn.tensor(np.ones(4))
+        batch_norm(tinynn.Tensor(layout(x)), rm, rv, training=True, momentum=0.3)
+        stats.append((rm.numpy(), rv.numpy()))
+    np.testing.assert_allclose(stats[0], stats[1], rtol=1e-12)
+    mean = x.mean(axis=(0, 2, 3))
+    np.testing.assert_allclose(stats[1][0], 0.3 * mean, rtol=1e-12)
+    np.testing.assert_allclose(stats[1][1], 0.7 + 0.3 * x.var(axis=(0, 2, 3), ddof=1), rtol=1e-12)
+
+
+def test_batch_norm_float32_and_layout_kept():
+    array = _batch_last(np.random.default_rng(6).standard_normal((4, 3, 5, 5)).astype(np.float32))
+    x = tinynn.Tensor(array, requires_grad=True)   # Tensor keeps the layout (tensor() copies)
+    w, b = tinynn.ones(3, requires_grad=True), tinynn.zeros(3, requires_grad=True)
+    out = batch_norm(x, None, None, w, b, training=True)
+    assert out.dtype == tinynn.float32
+    assert out.array.transpose(1, 2, 3, 0).flags.c_contiguous     # still batch-last
+    out.sum().backward()
+    for t in (x, w, b):
+        assert t.grad.dtype == tinynn.float32
+    assert x.grad.array.transpose(1, 2, 3, 0).flags.c_contiguous
+
+
+def test_batch_norm_output_changed_in_place_leaves_gradients_alone():
+    """ResNet adds the shortcut into batch norm's output in place: backward must not see it."""
+    rng = np.random.default_rng(7)
+    x = _batch_last(rng.standard_normal((4, 4, 5, 5)))
+    r = tinynn.tensor(rng.standard_normal(x.shape))
+    grads = []
+    for change in (False, True):
+        inputs = _bn_inputs(x, _batch_last, affine=True)
+        out = _bn(True)(*inputs)
+        if change:
+            out += tinynn.tensor(np.full(x.shape, 3.0))
+        (out * r).sum().backward()
+        grads.append([t.grad.numpy() for t in inputs])
+    for a, b in zip(*grads):
+        np.testing.assert_allclose(a, b, rtol=1e-12)

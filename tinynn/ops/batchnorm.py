@@ -10,7 +10,7 @@ towards the batch's mean and *unbiased* variance (var * m / (m - 1)), as PyTorch
 Eval mode uses the running statistics, so it is a fixed affine map per channel.
 """
 from ..autograd import Function
-from ..backend import get_array_module
+from ..backend import device_of, get_array_module
 from ..checks import check_same_device
 
 __all__ = ["BatchNorm", "batch_norm"]
@@ -28,48 +28,85 @@ def _per_channel(values, ndim):
 
 def _sum_of_products(a, b):
     """sum over every axis but 1 of ``a * b``, without materialising the product."""
+    rows_a, rows_b = _channel_rows(a), _channel_rows(b)
+    if rows_a is not None and rows_b is not None:
+        # (C, 1, M) @ (C, M, 1): C dot products in BLAS, ~1.5x faster than einsum.
+        return (rows_a[:, None, :] @ rows_b[:, :, None]).reshape(-1)
     dims = "nc" + "hwxyz"[:a.ndim - 2]   # e.g. "nchw,nchw->c"
     return get_array_module(a).einsum(f"{dims},{dims}->c", a, b)
+
+
+def _channel_rows(x):
+    """A free (C, M) view of ``x`` (N, C, *) with one row per channel, or None.
+
+    It exists when x is batch-last in memory, (C, *, N), as convolution outputs and their
+    gradients are; then per-channel sums are matrix-vector products over contiguous rows.
+    """
+    if x.ndim < 3:
+        return None
+    rows = x.transpose(tuple(range(1, x.ndim)) + (0,))
+    return rows.reshape(x.shape[1], -1) if rows.flags.c_contiguous else None
+
+
+_ONES = {}   # (device, length, dtype) -> a read-only vector of ones for row sums
+
+
+def _channel_sums(x):
+    """sum over every axis but 1: a BLAS matrix-vector product when ``x`` has channel rows
+    (4x faster than ``sum(axis=(0, 2, 3))``), else NumPy's reduction."""
+    rows = _channel_rows(x)
+    if rows is None:
+        return x.sum(axis=_channel_axes(x.ndim))
+    key = (device_of(x), rows.shape[1], x.dtype.str)
+    ones = _ONES.get(key)
+    if ones is None:
+        if len(_ONES) > 64:   # a bounded cache: shapes change rarely in training
+            _ONES.clear()
+        ones = _ONES[key] = get_array_module(x).ones(rows.shape[1], dtype=x.dtype)
+    return rows @ ones
 
 
 class BatchNorm(Function):
     """``batch_norm`` on raw arrays. Positional inputs: x, then weight and bias if given.
 
     Forward and backward never transpose or copy the input to a channel-first layout:
-    the reductions run over axes (0, 2, 3) of whatever memory layout the input has, and
-    every full-size result keeps that layout (NumPy's ``order='K'``), so a convolution's
-    batch-last output stays batch-last through batch norm and its gradient.
+    every full-size result keeps the input's memory layout (NumPy's ``order='K'``), so a
+    convolution's batch-last output stays batch-last through batch norm and its gradient;
+    for that layout the per-channel sums are BLAS products over (C, M) rows.
 
-    Only ``x`` is kept for backward (plus per-channel vectors), and forward allocates one
-    full-size array, its output: on a CPU every fresh full-size array costs page faults
-    (keeping ``xhat`` instead doubled the forward time in the ResNet profile).
+    Training keeps ``xhat`` (not ``x``) for backward: the same memory (``x`` itself can be
+    freed), and backward needs no pass to recompute it. Passes over full-size memory:
+    forward 5 (sum, centre, sum of squares, scale, affine), backward 6 (two sums, four
+    elementwise passes of ``gx = scale * (g - xhat * mean(g*xhat) - mean(g))``).
     """
 
     def forward(self, x, weight, bias, *, training, running_mean, running_var, momentum, eps):
         xp = get_array_module(x)
         has_weight, has_bias = weight is not None, bias is not None
         ndim, m = x.ndim, x.size // x.shape[1]
-        if training:
-            mean = x.mean(axis=_channel_axes(ndim))
-            centred = x - _per_channel(mean, ndim)         # becomes the output, in place
-            var = _sum_of_products(centred, centred) / m   # biased: what normalises this batch
-            if running_mean is not None:
-                _update_running(running_mean, running_var, mean, var, m, momentum)
-        else:
-            # A copy: the running mean may move (next training step) before this backward.
-            mean = running_mean.astype(x.dtype)
-            var = running_var.astype(x.dtype, copy=False)
-        inv_std = (1 / xp.sqrt(var + eps)).astype(x.dtype, copy=False)
-        scale = inv_std * weight if has_weight else inv_std          # gamma / std
-        self.save_for_backward(x, mean, inv_std, scale)
         self.training, self.m = training, m
         if training:
-            out = centred
-            out *= _per_channel(scale, ndim)
+            mean = _channel_sums(x) / m
+            xhat = x - _per_channel(mean, ndim)            # centred, then normalised in place
+            var = _sum_of_products(xhat, xhat) / m         # biased: what normalises this batch
+            if running_mean is not None:
+                _update_running(running_mean, running_var, mean, var, m, momentum)
+            inv_std = (1 / xp.sqrt(var + eps)).astype(x.dtype, copy=False)
+            xhat *= _per_channel(inv_std, ndim)
+            scale = inv_std * weight if has_weight else inv_std          # gamma / std
+            self.save_for_backward(xhat, scale)
+            # A new array: the caller may change the output in place (ResNet's out += x).
+            out = xhat * _per_channel(weight, ndim) if has_weight else xhat.copy(order="K")
             if has_bias:
                 out += _per_channel(bias, ndim)
             return out
-        # Eval: y = x * scale + shift, one multiply and one add per element.
+        # Eval: y = x * scale + shift, one multiply and one add per element. The running
+        # mean is copied: it may move (next training step) before this backward.
+        mean = running_mean.astype(x.dtype)
+        var = running_var.astype(x.dtype, copy=False)
+        inv_std = (1 / xp.sqrt(var + eps)).astype(x.dtype, copy=False)
+        scale = inv_std * weight if has_weight else inv_std
+        self.save_for_backward(x, mean, inv_std, scale)
         shift = -mean * scale
         if has_bias:
             shift = shift + bias
@@ -78,32 +115,36 @@ class BatchNorm(Function):
         return out
 
     def backward(self, grad):
-        xp = get_array_module(grad)
-        ndim, axes = grad.ndim, _channel_axes(grad.ndim)
         needs = self.needs_input_grad
-        needs_weight, needs_bias = needs[1], needs[2]
-        x, mean, inv_std, scale = self.saved_arrays
-        m = self.m
-        gx = gweight = gbias = None
-        if self.training or needs_weight:
-            # sum(g * xhat) with xhat = (x - mean) * inv_std, from one centred array.
-            centred = x - _per_channel(mean, ndim)
-            sum_g_xhat = _sum_of_products(grad, centred) * inv_std   # = dL/dweight
-        sum_g = grad.sum(axis=axes) if self.training or needs_bias else None  # = dL/dbias
-        if needs[0] and self.training:
-            # dx = (gamma * inv_std / m) * (m*g - sum(g) - xhat * sum(g*xhat)), as in-place
-            # passes over the centred array (xhat = centred * inv_std).
-            gx = centred
-            gx *= _per_channel(sum_g_xhat * inv_std / m, ndim)
-            xp.subtract(grad, gx, out=gx)
-            gx -= _per_channel(sum_g / m, ndim)
+        if not self.training:
+            return self._eval_backward(grad)
+        ndim, m = grad.ndim, self.m
+        xhat, scale = self.saved_arrays
+        sum_g = _channel_sums(grad)                     # = dL/dbias
+        sum_g_xhat = _sum_of_products(grad, xhat)       # = dL/dweight
+        gx = None
+        if needs[0]:
+            # dx = (gamma * inv_std) * (g - xhat * mean(g*xhat) - mean(g)): four passes.
+            gx = xhat * _per_channel(sum_g_xhat / m, ndim)
+            gx += _per_channel(sum_g / m, ndim)
+            get_array_module(grad).subtract(grad, gx, out=gx)
             gx *= _per_channel(scale, ndim)
-        elif needs[0]:
-            gx = grad * _per_channel(scale, ndim)   # eval: an affine map per channel
-        if needs_weight:
-            gweight = sum_g_xhat.astype(grad.dtype, copy=False)
-        if needs_bias:
-            gbias = sum_g.astype(grad.dtype, copy=False)
+        return (gx, sum_g_xhat.astype(grad.dtype, copy=False) if needs[1] else None,
+                sum_g.astype(grad.dtype, copy=False) if needs[2] else None)
+
+    def _eval_backward(self, grad):
+        """Eval mode: a fixed affine map per channel, y = x * scale + shift."""
+        needs = self.needs_input_grad
+        ndim = grad.ndim
+        x, mean, inv_std, scale = self.saved_arrays
+        gx = gweight = gbias = None
+        if needs[0]:
+            gx = grad * _per_channel(scale, ndim)
+        if needs[1]:
+            xhat = (x - _per_channel(mean, ndim)) * _per_channel(inv_std, ndim)
+            gweight = _sum_of_products(grad, xhat).astype(grad.dtype, copy=False)
+        if needs[2]:
+            gbias = _channel_sums(grad).astype(grad.dtype, copy=False)
         return gx, gweight, gbias
 
 
