@@ -93,7 +93,7 @@ class Tensor:
     __array_priority__ = 1000  # ndarray (op) Tensor calls the Tensor's reflected operator
 
     def __init__(self, *data, requires_grad=False):
-        if len(data) == 1 and backend.is_array(data[0]):
+        if len(data) == 1 and (type(data[0]) is numpy.ndarray or backend.is_array(data[0])):
             array = data[0]
         elif len(data) == 1 and isinstance(data[0], numpy.generic):  # what NumPy reductions return
             array = numpy.asarray(data[0])
