@@ -12,7 +12,7 @@ from ..ops.conv_kernels import pair
 from ..ops.conv_transpose import (conv_transpose2d, conv_transpose2d_params,
                                   output_padding_for_size)
 from . import init
-from .module import Module
+from .module import LayerName, Module
 from .parameter import Parameter
 
 __all__ = ["Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d"]
@@ -124,7 +124,7 @@ class Conv2d(_ConvNd):
 
     def forward(self, input):
         return conv2d(input, self.weight, self.bias, self.stride, self.padding, self.dilation,
-                      self.groups, _name=f"Conv2d({self.extra_repr()})")
+                      self.groups, _name=LayerName(self))
 
 
 # ---------------------------------------------------------------------------- Conv1d, transposed
@@ -163,7 +163,7 @@ class Conv1d(_ConvNd):
     def forward(self, input):
         padding = self.padding if isinstance(self.padding, str) else self.padding[0]
         return conv1d(input, self.weight, self.bias, self.stride[0], padding, self.dilation[0],
-                      self.groups, _name=f"Conv1d({self.extra_repr()})")
+                      self.groups, _name=LayerName(self))
 
 
 class _ConvTransposeNd(_ConvNd):
@@ -199,7 +199,7 @@ class ConvTranspose2d(_ConvTransposeNd):
                                                   groups, "ConvTranspose2d")
 
     def forward(self, input, output_size=None):
-        name = f"ConvTranspose2d({self.extra_repr()})"
+        name = LayerName(self)
         output_padding = self._output_padding(input, output_size, name)
         return conv_transpose2d(input, self.weight, self.bias, self.stride, self.padding,
                                 output_padding, self.groups, self.dilation, _name=name)
@@ -227,7 +227,7 @@ class ConvTranspose1d(_ConvTransposeNd):
         self.stride, self.padding, self.output_padding, self.dilation = (s,), (p,), (op,), (d,)
 
     def forward(self, input, output_size=None):
-        name = f"ConvTranspose1d({self.extra_repr()})"
+        name = LayerName(self)
         output_padding = self._output_padding(input, output_size, name)
         return conv_transpose1d(input, self.weight, self.bias, self.stride[0], self.padding[0],
                                 output_padding[0], self.groups, self.dilation[0], _name=name)

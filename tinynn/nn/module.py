@@ -27,6 +27,18 @@ class _RemovableHandle:
         self.hooks.pop(self.id, None)
 
 
+class LayerName:
+    """``Conv2d(1, 10, kernel_size=(5, 5), ...)``, the layer's name in error messages,
+    formatted only when one is raised (building it on every forward cost more than the
+    checks themselves)."""
+
+    def __init__(self, module):
+        self.module = module
+
+    def __str__(self):
+        return f"{type(self.module).__name__}({self.module.extra_repr()})"
+
+
 class Module:
     """Base class for layers and models.
 

@@ -6,7 +6,7 @@ a unit height).
 """
 from ..ops import conv1d as P1
 from ..ops import pooling as P
-from .module import Module
+from .module import LayerName, Module
 
 __all__ = ["MaxPool1d", "MaxPool2d", "AvgPool1d", "AvgPool2d", "AdaptiveMaxPool1d",
            "AdaptiveMaxPool2d", "AdaptiveAvgPool1d", "AdaptiveAvgPool2d"]
@@ -31,7 +31,7 @@ class MaxPool2d(Module):
     def forward(self, input):
         return P.max_pool2d(input, self.kernel_size, self.stride, self.padding, self.dilation,
                             ceil_mode=self.ceil_mode, return_indices=self.return_indices,
-                            _name=f"MaxPool2d({self.extra_repr()})")
+                            _name=LayerName(self))
 
     def extra_repr(self):
         return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
@@ -60,7 +60,7 @@ class AvgPool2d(Module):
     def forward(self, input):
         return P.avg_pool2d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
                             self.count_include_pad, self.divisor_override,
-                            _name=f"AvgPool2d({self.extra_repr()})")
+                            _name=LayerName(self))
 
     def extra_repr(self):
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
@@ -78,7 +78,7 @@ class AdaptiveMaxPool2d(Module):
 
     def forward(self, input):
         return P.adaptive_max_pool2d(input, self.output_size, self.return_indices,
-                                     _name=f"AdaptiveMaxPool2d({self.extra_repr()})")
+                                     _name=LayerName(self))
 
     def extra_repr(self):
         return f"output_size={self.output_size}"
@@ -96,7 +96,7 @@ class AdaptiveAvgPool2d(Module):
 
     def forward(self, input):
         return P.adaptive_avg_pool2d(input, self.output_size,
-                                     _name=f"AdaptiveAvgPool2d({self.extra_repr()})")
+                                     _name=LayerName(self))
 
     def extra_repr(self):
         return f"output_size={self.output_size}"
