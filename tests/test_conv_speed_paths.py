@@ -10,7 +10,7 @@ from hypothesis import given, settings
 
 import tinynn
 from tinynn.autograd import gradcheck
-from tinynn.ops import conv as conv_ops
+from tinynn.ops import conv as conv_ops, conv_kernels
 from tinynn.ops.batchnorm import batch_norm
 from tinynn.ops.conv import conv2d
 
@@ -77,6 +77,37 @@ def test_auto_picks_convolution_for_resnet_layers_and_col2im_when_strided():
     assert pick((1, 1), (1, 1, 1, 1), (1, 16, 16 * 9), (3, 3)) == "convolution"
     assert pick((2, 2), (1, 1, 1, 1), (1, 32, 16 * 9), (3, 3)) == "col2im"
     assert pick((1, 1), (-2, -2, 1, 1), (1, 16, 16 * 9), (3, 3)) == "col2im"   # padding > k-1
+
+
+@pytest.mark.parametrize("band_bytes", [1, 200])   # one output row per band, or a few
+@pytest.mark.parametrize("kwargs, shapes", [
+    (dict(padding=1), ((2, 3, 6, 5), (4, 3, 3, 3))),
+    (dict(padding=(2, 1), dilation=(2, 1), groups=2), ((2, 4, 7, 6), (2, 2, 3, 2))),
+    (dict(stride=2, padding=1), ((2, 3, 7, 6), (4, 3, 3, 3))),           # columns kept
+    (dict(stride=(1, 2)), ((1, 2, 5, 6), (3, 2, 2, 2))),
+])
+def test_banded_gemms_match_one_band_and_gradcheck(band_bytes, kwargs, shapes, monkeypatch):
+    """Forward, the weight gradient and the input gradient run band by band over output
+    rows (ops/conv_kernels.row_chunks); the bands must add up to the one-band result."""
+    rng = np.random.default_rng(9)
+    x, w = (rng.standard_normal(s) for s in shapes)
+    b = rng.standard_normal(shapes[1][0])
+    results = []
+    for size in (1 << 40, band_bytes):
+        monkeypatch.setattr(conv_kernels, "BAND_BYTES", size)
+        results.append(_input_grad(x, w, b, kwargs) + (conv2d(t64(x), t64(w), t64(b), **kwargs)
+                                                       .detach().numpy(),))
+    for one, banded in zip(*results):
+        np.testing.assert_allclose(banded, one, rtol=1e-12, atol=1e-12)
+    assert gradcheck(lambda *t: conv2d(*t, **kwargs), (t64(x), t64(w), t64(b)))
+
+
+def test_row_chunks_cover_every_row_once():
+    assert conv_kernels.row_chunks(7, conv_kernels.BAND_BYTES // 2) == [(0, 2), (2, 4), (4, 6), (6, 7)]
+    assert conv_kernels.row_chunks(5, 10 * conv_kernels.BAND_BYTES) == [(0, 1), (1, 2), (2, 3),
+                                                                        (3, 4), (4, 5)]
+    assert conv_kernels.row_chunks(5, 10 ** 9, on_cpu=False) == [(0, 5)]
+    assert conv_kernels.row_chunks(3, 1) == [(0, 3)]
 
 
 # ---------------------------------------------------------------------------- batch norm

@@ -1,4 +1,4 @@
-"""2-D convolution: the ``Conv2d`` Function (im2col + one GEMM) and the ``conv2d`` functional.
+"""2-D convolution: the ``Conv2d`` Function (im2col + GEMM, band by band) and ``conv2d``.
 
 Shapes: input (N, C, H, W) or unbatched (C, H, W); weight (F, C/groups, KH, KW); bias (F,);
 output (N, F, OH, OW) with OH = floor((H + 2*padding - dilation*(KH-1) - 1) / stride) + 1.
@@ -6,9 +6,12 @@ output (N, F, OH, OW) with OH = floor((H + 2*padding - dilation*(KH-1) - 1) / st
 Like PyTorch this is a cross-correlation: out[n, f, oh, ow] = bias[f] + sum over (c, i, j) of
 weight[f, c, i, j] * input[n, c, oh*sh + i*dh - pad_top, ow*sw + j*dw - pad_left].
 """
+import numpy
+
 from ..autograd import Function
-from .conv_kernels import (BATCH_LAST, col2im, conv_output_size, crop, im2col, pair, padded,
-                           same_padding)
+from ..backend import CPU, device_of, get_array_module
+from .conv_kernels import (BATCH_LAST, col2im, conv_output_size, crop, im2col_rows, pair, padded,
+                           row_chunks, same_padding, window_view)
 
 __all__ = ["Conv2d", "conv2d", "conv2d_padding"]
 
@@ -16,11 +19,16 @@ __all__ = ["Conv2d", "conv2d", "conv2d_padding"]
 class Conv2d(Function):
     """Convolution of raw arrays; see ``conv2d`` for the public entry point.
 
-    Forward copies the input once into columns (C*KH*KW, OH*OW*N) and multiplies them by the
-    weight matrix: one GEMM (a batched GEMM over groups). Backward is one GEMM for the weight
-    gradient; the input's is either one GEMM for the columns' gradient and col2im (KH*KW
-    slice-adds), or, for stride 1 where measured faster, a convolution of the padded output
-    gradient with the flipped kernel (im2col + one GEMM); see ``input_grad_strategy``.
+    Forward multiplies the weight matrix (F, C*KH*KW) by the input's columns (C*KH*KW,
+    OH*OW*N) (a batched GEMM over groups), one band of output rows at a time: each band's
+    columns are copied from the padded input's window view just before their GEMM reads
+    them, so they stay in cache (``row_chunks``), and the columns are never kept: backward
+    copies them again, band by band, for the weight gradient (one GEMM per band, summed).
+    Only the padded input (KH*KW times smaller than the columns) is saved.
+
+    The input gradient is either, for stride 1 where measured faster, a convolution of the
+    padded output gradient with the flipped kernel (banded like forward), or one GEMM for
+    the columns' gradient and col2im (KH*KW slice-adds); see ``input_grad_strategy``.
     The output is a free (N, F, OH, OW) view of the GEMM's (F, OH, OW, N) result; see
     ``conv_kernels`` for why arrays stay batch-last in memory.
     """
@@ -35,13 +43,16 @@ class Conv2d(Function):
         out_size = (conv_output_size(h, kh, stride[0], (top, bottom), dilation[0]),
                     conv_output_size(w, kw, stride[1], (left, right), dilation[1]))
         x_padded = padded(x, top, bottom, left, right, order=BATCH_LAST)
-        cols = im2col(x_padded, (kh, kw), stride, dilation, out_size)   # (C*KH*KW, OH*OW*N)
         # Groups see disjoint channel blocks: a batched matmul, (G, F/G, .) @ (G, ., OH*OW*N).
         w3 = weight.reshape(groups, f // groups, -1)
-        out = (w3 @ cols.reshape(groups, w3.shape[2], -1)).reshape(f, -1)
+        win = window_view(x_padded, (kh, kw), stride, dilation, out_size)
+        # Strided columns are slow to copy again (runs of N floats): keep them for backward.
+        keep = tuple(stride) != (1, 1)
+        out, cols = banded_product(w3, win, out_size, device_of(x) == CPU, keep)  # (F, OH*OW*N)
         if bias is not None:
             out += bias[:, None]  # out is a fresh array: add in place
-        self.save_for_backward(cols, w3)
+        self.save_for_backward(cols if keep else x_padded, w3)
+        self.kept_columns = keep
         self.weight_shape, self.unbatched = weight.shape, unbatched
         self.x_shape, self.padded_shape = x.shape, x_padded.shape
         self.geometry = ((kh, kw), stride, dilation, out_size, (top, left))
@@ -50,8 +61,9 @@ class Conv2d(Function):
 
     def backward(self, grad):
         kernel, stride, dilation, out_size, (top, left) = self.geometry
-        cols, w3 = self.saved_arrays
+        source, w3 = self.saved_arrays     # the columns, or the padded input to copy them from
         groups, fg, ckk = w3.shape
+        on_cpu = device_of(grad) == CPU
         if self.unbatched:
             grad = grad[None]
         # (F, OH*OW*N): free when grad is batch-last in memory, as this layer's output was.
@@ -63,18 +75,65 @@ class Conv2d(Function):
                                            (top, left))
             if input_grad_strategy(stride, flip_pads, w3.shape, kernel) == "convolution":
                 gx = input_grad_by_convolution(grad, w3, kernel, dilation, flip_pads,
-                                               self.x_shape)
+                                               self.x_shape, on_cpu)
             else:
                 gcols = (w3.transpose(0, 2, 1) @ g).reshape(groups * ckk, -1)  # (C*KH*KW, OH*OW*N)
                 gx = col2im(gcols, self.padded_shape, kernel, stride, dilation, out_size)
                 gx = crop(gx, top, left, *self.x_shape[2:])
             gx = gx[0] if self.unbatched else gx
-        if needs[1]:
-            cols = cols.reshape(groups, ckk, -1)
+        if needs[1] and self.kept_columns:
             # (cols @ g.T).T runs faster than g @ cols.T for these long, thin products.
-            gw = (cols @ g.transpose(0, 2, 1)).transpose(0, 2, 1).reshape(self.weight_shape)
+            gw = (source.reshape(groups, ckk, -1) @ g.transpose(0, 2, 1)).transpose(0, 2, 1)
+            gw = gw.reshape(self.weight_shape)
+        elif needs[1]:
+            win = window_view(source, kernel, stride, dilation, out_size)
+            gw = banded_weight_grad(win, g, groups, out_size, on_cpu).reshape(self.weight_shape)
         gb = g.sum(axis=2).reshape(-1) if needs[2] else None
         return gx, gw, gb
+
+
+def banded_product(w3, win, out_size, on_cpu, keep=False):
+    """``w3 @ im2col(...)`` band by band: w3 (G, F/G, C/G*KH*KW), ``win`` the padded input's
+    window view (N, C, KH, KW, OH, OW).
+
+    Returns the product (F, OH*OW*N), batch-last like the input, and, with ``keep``, all
+    the columns (C*KH*KW, OH*OW*N) (each band written into one buffer), else None.
+    """
+    xp = get_array_module(w3)
+    groups, fg, ckk = w3.shape
+    n, (oh, ow) = win.shape[0], out_size
+    kept = xp.empty((groups * ckk, oh, ow * n), dtype=w3.dtype) if keep else None
+    if not on_cpu:   # a GPU has no cache to fit: one GEMM over all the columns
+        cols = im2col_rows(win, 0, oh, kept)
+        return (w3 @ cols.reshape(groups, ckk, -1)).reshape(groups * fg, -1), kept
+    out = numpy.empty((groups, fg, oh, ow * n), dtype=w3.dtype)
+    for start, stop in row_chunks(oh, groups * ckk * ow * n * w3.itemsize):
+        cols = im2col_rows(win, start, stop, None if kept is None else kept[:, start:stop])
+        # out= a band of rows: each (g, f) row of it is one contiguous run, as BLAS wants.
+        # NumPy arrays only (this is the CPU path), hence numpy, not xp.
+        numpy.matmul(w3, cols.reshape(groups, ckk, -1),
+                     out=out[:, :, start:stop].reshape(groups, fg, -1))
+    return out.reshape(groups * fg, -1), kept
+
+
+def banded_weight_grad(win, g, groups, out_size, on_cpu):
+    """The weight gradient (G, F/G, C/G*KH*KW): sum over bands of g_band @ cols_band.T,
+    where the columns are copied again from the saved padded input (``win``, its window
+    view (N, C, KH, KW, OH, OW)) band by band; g is (G, F/G, OH*OW*N)."""
+    n, c, kh, kw = win.shape[:4]
+    oh, ow = out_size
+    ckk, fg = c * kh * kw // groups, g.shape[1]
+    g4 = g.reshape(groups, fg, oh, ow * n)
+    total = None
+    for start, stop in row_chunks(oh, c * kh * kw * ow * n * g.itemsize, on_cpu):
+        cols = im2col_rows(win, start, stop).reshape(groups, ckk, -1)
+        # (cols @ g.T).T runs faster than g @ cols.T for these long, thin products.
+        part = cols @ g4[:, :, start:stop].reshape(groups, fg, -1).transpose(0, 2, 1)
+        if total is None:
+            total = part
+        else:
+            total += part
+    return total.transpose(0, 2, 1)
 
 
 # ---------------------------------------------------------------------------- input gradient
@@ -118,14 +177,15 @@ def input_grad_strategy(stride, flip_pads, w3_shape, kernel):
     return "col2im"
 
 
-def input_grad_by_convolution(grad, w3, kernel, dilation, flip_pads, x_shape):
+def input_grad_by_convolution(grad, w3, kernel, dilation, flip_pads, x_shape, on_cpu=True):
     """Input gradient (N, C, H, W) of a stride-1 convolution, as a convolution of ``grad``.
 
     grad (N, F, OH, OW) (best batch-last in memory); w3 the forward's weight matrix
     (G, F/G, C/G*KH*KW). The weight is flipped in both spatial axes and its F and C swapped
     (a small copy); the gradient is padded by ``flip_pads`` into a batch-last buffer, copied
-    once into columns (F*KH*KW, H*W*N) and multiplied: one GEMM instead of the col2im path's
-    GEMM plus KH*KW read-modify-write passes. Returns a view of a batch-last buffer.
+    into columns (F*KH*KW, H*W*N) and multiplied, band by band as in forward: GEMMs instead of
+    the col2im path's GEMM plus KH*KW read-modify-write passes. Returns a view of a
+    batch-last buffer.
     """
     n, c, h, w = x_shape
     groups, fg, ckk = w3.shape
@@ -134,8 +194,8 @@ def input_grad_by_convolution(grad, w3, kernel, dilation, flip_pads, x_shape):
     flipped = w3.reshape(groups, fg, cg, kh, kw)[:, :, :, ::-1, ::-1]
     w_t = flipped.transpose(0, 2, 1, 3, 4).reshape(groups, cg, fg * kh * kw)  # (G, C/G, F/G*KH*KW)
     g_padded = padded(grad, *flip_pads, order=BATCH_LAST)
-    cols = im2col(g_padded, kernel, (1, 1), dilation, (h, w))              # (F*KH*KW, H*W*N)
-    gx = w_t @ cols.reshape(groups, fg * kh * kw, -1)                     # (G, C/G, H*W*N)
+    win = window_view(g_padded, kernel, (1, 1), dilation, (h, w))
+    gx = banded_product(w_t, win, (h, w), on_cpu)[0]                       # (C, H*W*N)
     return gx.reshape(c, h, w, n).transpose(3, 0, 1, 2)
 
 
