@@ -74,10 +74,11 @@ class BatchNorm(Function):
     convolution's batch-last output stays batch-last through batch norm and its gradient;
     for that layout the per-channel sums are BLAS products over (C, M) rows.
 
-    Training keeps ``xhat`` (not ``x``) for backward: the same memory (``x`` itself can be
-    freed), and backward needs no pass to recompute it. Passes over full-size memory:
-    forward 5 (sum, centre, sum of squares, scale, affine), backward 6 (two sums, four
-    elementwise passes of ``gx = scale * (g - xhat * mean(g*xhat) - mean(g))``).
+    Training keeps ``x - mean`` (not ``x``) for backward: the same memory (``x`` itself can
+    be freed), and backward needs no pass to recompute it; 1/std enters the per-channel
+    factors only. Passes over full-size memory: forward 5 (sum, centre, sum of squares,
+    scale, shift), backward 6 (two sums, four elementwise passes of
+    ``gx = scale * (g - xhat * mean(g*xhat) - mean(g))``).
     """
 
     def forward(self, x, weight, bias, *, training, running_mean, running_var, momentum, eps):
@@ -87,16 +88,15 @@ class BatchNorm(Function):
         self.training, self.m = training, m
         if training:
             mean = _channel_sums(x) / m
-            xhat = x - _per_channel(mean, ndim)            # centred, then normalised in place
-            var = _sum_of_products(xhat, xhat) / m         # biased: what normalises this batch
+            centred = x - _per_channel(mean, ndim)
+            var = _sum_of_products(centred, centred) / m   # biased: what normalises this batch
             if running_mean is not None:
                 _update_running(running_mean, running_var, mean, var, m, momentum)
             inv_std = (1 / xp.sqrt(var + eps)).astype(x.dtype, copy=False)
-            xhat *= _per_channel(inv_std, ndim)
             scale = inv_std * weight if has_weight else inv_std          # gamma / std
-            self.save_for_backward(xhat, scale)
+            self.save_for_backward(centred, inv_std, scale)
             # A new array: the caller may change the output in place (ResNet's out += x).
-            out = xhat * _per_channel(weight, ndim) if has_weight else xhat.copy(order="K")
+            out = centred * _per_channel(scale, ndim)
             if has_bias:
                 out += _per_channel(bias, ndim)
             return out
@@ -119,13 +119,14 @@ class BatchNorm(Function):
         if not self.training:
             return self._eval_backward(grad)
         ndim, m = grad.ndim, self.m
-        xhat, scale = self.saved_arrays
-        sum_g = _channel_sums(grad)                     # = dL/dbias
-        sum_g_xhat = _sum_of_products(grad, xhat)       # = dL/dweight
+        centred, inv_std, scale = self.saved_arrays
+        sum_g = _channel_sums(grad)                                 # = dL/dbias
+        sum_g_xhat = _sum_of_products(grad, centred) * inv_std      # = dL/dweight
         gx = None
         if needs[0]:
-            # dx = (gamma * inv_std) * (g - xhat * mean(g*xhat) - mean(g)): four passes.
-            gx = xhat * _per_channel(sum_g_xhat / m, ndim)
+            # dx = (gamma * inv_std) * (g - xhat * mean(g*xhat) - mean(g)), xhat = centred *
+            # inv_std: four passes.
+            gx = centred * _per_channel(sum_g_xhat * inv_std / m, ndim)
             gx += _per_channel(sum_g / m, ndim)
             get_array_module(grad).subtract(grad, gx, out=gx)
             gx *= _per_channel(scale, ndim)
