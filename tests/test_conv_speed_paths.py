@@ -4,6 +4,8 @@ Conv2d's input gradient has two strategies (ops/conv.py: col2im of the columns' 
 a convolution of the padded output gradient with the flipped kernel, stride 1 only); both
 must agree with each other and pass gradcheck whatever "auto" would pick.
 """
+import warnings
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -191,3 +193,28 @@ def test_batch_norm_output_changed_in_place_leaves_gradients_alone():
         grads.append([t.grad.numpy() for t in inputs])
     for a, b in zip(*grads):
         np.testing.assert_allclose(a, b, rtol=1e-12)
+
+
+# ---------------------------------------------------------------------------- sigmoid
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_sigmoid_single_formula_matches_reference_without_warnings(dtype, device):
+    x = np.array([-1000.0, -100.0, -88.0, -20.0, -1e-3, 0.0, 1e-3, 5.0, 40.0, 1000.0,
+                  np.inf, -np.inf, np.nan], dtype=dtype)
+    with np.errstate(over="ignore"):
+        expected = (1 / (1 + np.exp(-x.astype(np.float64)))).astype(dtype)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")   # exp(-x) overflowing must not warn
+        out = tinynn.sigmoid(tinynn.tensor(x, device=device))
+    assert out.dtype == dtype
+    # below the smallest normal number (x < -87 in float32) the result may flush to 0
+    np.testing.assert_allclose(out.cpu().numpy(), expected, rtol=4 * np.finfo(dtype).eps,
+                               atol=np.finfo(dtype).tiny)
+    scalar = tinynn.tensor(0.5, dtype=dtype, requires_grad=True)
+    tinynn.sigmoid(scalar).backward()
+    s = 1 / (1 + np.exp(-0.5))
+    assert scalar.grad.item() == pytest.approx(s * (1 - s), rel=1e-6)
+
+
+def test_sigmoid_gradcheck_and_float32(device):
+    check_op(tinynn.sigmoid, [(3, 4)], "normal", device)
