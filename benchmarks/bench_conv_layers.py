@@ -5,7 +5,8 @@
 
 ``--resnet``: instead, every distinct conv shape of ResNet-18 (28x28 input) with each
 input-gradient strategy of ``ops/conv.py`` (col2im, convolution of the output gradient,
-and what "auto" picks), times weighted by how often the shape occurs in the network.
+and what "auto" picks), then its batch norms and ReLUs, times weighted by how often each
+shape occurs in the network.
 
 The lecture CNN: conv1 1->10 k5, max_pool 2, relu, conv2 10->20 k5, max_pool 2, relu,
 fc 320->50->10. Each layer is timed on the input it really gets in that network (conv
@@ -139,6 +140,33 @@ def resnet_rows(batch, width, repeat):
           + "".join(f"{t:>17.2f}" for t in totals[1:]))
 
 
+def resnet_norm_rows(batch, width, repeat):
+    """Forward and backward ms of ResNet-18's batch norms and ReLUs on batch-last input
+    (what the convolutions hand them), weighted by how often each size occurs."""
+    from tinynn.ops.batchnorm import batch_norm
+    rng = numpy.random.default_rng(0)
+    w = width
+    # (channels, size, batch norms, relus) in ResNet-18 at 28x28 input
+    sizes = [(w, 28, 9, 9), (2 * w, 14, 5, 4), (4 * w, 7, 5, 4), (8 * w, 4, 5, 4)]
+    print(f"\n{'batch norm / relu (batch %d)' % batch:<28}{'bn fwd':>9}{'bn bwd':>9}{'relu fwd':>10}"
+          f"{'relu bwd':>10}   (counts bn, relu)")
+    totals = [0.0] * 4
+    for c, size, n_bn, n_relu in sizes:
+        x = tinynn.Tensor(batch_last_like((batch, c, size, size), rng), requires_grad=True)
+        grad = batch_last_like((batch, c, size, size), rng)
+        weight, bias = tinynn.ones(c, requires_grad=True), tinynn.zeros(c, requires_grad=True)
+        mean, var = tinynn.zeros(c), tinynn.ones(c)
+        bn = layer_times(lambda t: batch_norm(t, mean, var, weight, bias, True), x, grad, repeat)
+        relu = layer_times(tinynn.relu, x, grad, repeat)
+        row = [bn[0][0], bn[1][0], relu[0][0], relu[1][0]]
+        for i, (t, count) in enumerate(zip(row, (n_bn, n_bn, n_relu, n_relu))):
+            totals[i] += t * count
+        print(f"{'%d ch %dx%d' % (c, size, size):<28}" + "".join(f"{t:>9.3f}" for t in row[:2])
+              + "".join(f"{t:>10.3f}" for t in row[2:]) + f"   ({n_bn}, {n_relu})")
+    print(f"{'total (weighted by count)':<28}" + "".join(f"{t:>9.2f}" for t in totals[:2])
+          + "".join(f"{t:>10.2f}" for t in totals[2:]))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=50)
@@ -150,6 +178,7 @@ def main():
     args = parser.parse_args()
     if args.resnet:
         resnet_rows(args.batch, args.width, args.repeat)
+        resnet_norm_rows(args.batch, args.width, args.repeat)
         return
     rows = tinynn_rows(args.batch, args.repeat)
     reference = None
