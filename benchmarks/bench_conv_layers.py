@@ -130,7 +130,8 @@ def resnet_rows(batch, width, repeat):
         conv_ops.INPUT_GRAD_STRATEGY = "auto"
         w3_shape = (1, cout, cin * k * k)
         pads = (k - 1 - pad,) * 4
-        picks = conv_ops.input_grad_strategy((stride, stride), pads, w3_shape, (k, k))
+        picks = conv_ops.input_grad_strategy((stride, stride), pads, w3_shape, (k, k),
+                                             (size, size), tuple(out.shape[2:]))
         for i, t in enumerate([fwd] + bwd):
             totals[i] += t * count
         name = f"{cin}->{cout} k{k} s{stride} p{pad} {size}x{size}"

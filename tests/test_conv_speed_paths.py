@@ -76,9 +76,12 @@ def test_unbatched_and_bias(strategy):
 
 def test_auto_picks_convolution_for_resnet_layers_and_col2im_when_strided():
     pick = conv_ops.input_grad_strategy
-    assert pick((1, 1), (1, 1, 1, 1), (1, 16, 16 * 9), (3, 3)) == "convolution"
-    assert pick((2, 2), (1, 1, 1, 1), (1, 32, 16 * 9), (3, 3)) == "col2im"
-    assert pick((1, 1), (-2, -2, 1, 1), (1, 16, 16 * 9), (3, 3)) == "col2im"   # padding > k-1
+    same = ((28, 28), (28, 28))
+    assert pick((1, 1), (1, 1, 1, 1), (1, 16, 16 * 9), (3, 3), *same) == "convolution"
+    assert pick((2, 2), (1, 1, 1, 1), (1, 32, 16 * 9), (3, 3), (28, 28), (14, 14)) == "col2im"
+    assert pick((1, 1), (-2, -2, 1, 1), (1, 16, 16 * 9), (3, 3), *same) == "col2im"  # pad > k-1
+    # the lecture CNN's conv2, 10->20 5x5 'valid' on 12x12: 4.5x more columns -> col2im
+    assert pick((1, 1), (4, 4, 4, 4), (1, 20, 10 * 25), (5, 5), (12, 12), (8, 8)) == "col2im"
 
 
 @pytest.mark.parametrize("band_bytes", [1, 200])   # one output row per band, or a few

@@ -16,6 +16,11 @@ from .conv_kernels import (BATCH_LAST, col2im, conv_output_size, crop, im2col_ro
 __all__ = ["Conv2d", "conv2d", "conv2d_padding"]
 
 
+# Columns up to this size are kept from forward to backward (copying them again costs more
+# than it saves); larger stride-1 ones are not (ResNet-18-16's 16-channel layers: 29 MB each).
+KEEP_COLUMNS_BYTES = 8 << 20
+
+
 class Conv2d(Function):
     """Convolution of raw arrays; see ``conv2d`` for the public entry point.
 
@@ -46,8 +51,10 @@ class Conv2d(Function):
         # Groups see disjoint channel blocks: a batched matmul, (G, F/G, .) @ (G, ., OH*OW*N).
         w3 = weight.reshape(groups, f // groups, -1)
         win = window_view(x_padded, (kh, kw), stride, dilation, out_size)
-        # Strided columns are slow to copy again (runs of N floats): keep them for backward.
-        keep = tuple(stride) != (1, 1)
+        # Keep the columns for backward when they are small, or strided (slow to copy again:
+        # runs of N floats); large stride-1 ones are copied again, band by band, in backward.
+        keep = (tuple(stride) != (1, 1)
+                or c * kh * kw * out_size[0] * out_size[1] * n * x.itemsize <= KEEP_COLUMNS_BYTES)
         out, cols = banded_product(w3, win, out_size, device_of(x) == CPU, keep)  # (F, OH*OW*N)
         if bias is not None:
             out += bias[:, None]  # out is a fresh array: add in place
@@ -73,7 +80,9 @@ class Conv2d(Function):
         if needs[0]:
             flip_pads = transposed_padding(kernel, dilation, self.padded_shape, self.x_shape,
                                            (top, left))
-            if input_grad_strategy(stride, flip_pads, w3.shape, kernel) == "convolution":
+            strategy = input_grad_strategy(stride, flip_pads, w3.shape, kernel,
+                                           self.x_shape[2:], out_size)
+            if strategy == "convolution":
                 gx = input_grad_by_convolution(grad, w3, kernel, dilation, flip_pads,
                                                self.x_shape, on_cpu)
             else:
@@ -157,21 +166,25 @@ def transposed_padding(kernel, dilation, padded_shape, x_shape, top_left):
     return reach_h - top, reach_h - bottom, reach_w - left, reach_w - right
 
 
-def input_grad_strategy(stride, flip_pads, w3_shape, kernel):
+def input_grad_strategy(stride, flip_pads, w3_shape, kernel, in_size, out_size):
     """'convolution' or 'col2im' for the input gradient of a convolution of this geometry.
 
     col2im costs a (C*KH*KW, OH*OW*N) GEMM result plus KH*KW read-modify-write passes over
-    the input gradient; the convolution of the padded output gradient costs one im2col copy
-    (F*KH*KW, H*W*N) and one GEMM, and needs stride 1 (and padding <= (K-1)*dilation).
-    Measured on ResNet's 3x3 'same' layers (benchmarks/bench_conv_layers.py --resnet): the
-    convolution wins by about 1.5-2x when F <= 2*C (columns of similar size).
+    the input gradient; the convolution of the padded output gradient costs columns
+    (F*KH*KW, H*W*N) and their GEMM, and needs stride 1 (and padding <= (K-1)*dilation).
+    Measured (benchmarks/bench_conv_layers.py): the convolution wins by 1.5-2x on ResNet's
+    3x3 'same' layers (F = C, H*W = OH*OW) and loses 2x on the lecture CNN's 'valid'
+    10->20 5x5 on 12x12 (F*H*W = 4.5 C*OH*OW); it is picked while F*H*W <= 2*C*OH*OW.
+    ``in_size`` (H, W) and ``out_size`` (OH, OW) are the unpadded input's and the output's.
     """
     if INPUT_GRAD_STRATEGY != "auto":
         wanted = INPUT_GRAD_STRATEGY
     else:
         groups, fg, ckk = w3_shape
         channels_per_group = ckk // (kernel[0] * kernel[1])
-        wanted = "convolution" if fg <= 2 * channels_per_group else "col2im"
+        conv_size = fg * in_size[0] * in_size[1]
+        col2im_size = channels_per_group * out_size[0] * out_size[1]
+        wanted = "convolution" if conv_size <= 2 * col2im_size else "col2im"
     if wanted == "convolution" and tuple(stride) == (1, 1) and min(flip_pads) >= 0:
         return "convolution"
     return "col2im"
