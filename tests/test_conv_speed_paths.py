@@ -107,6 +107,30 @@ def test_banded_gemms_match_one_band_and_gradcheck(band_bytes, kwargs, shapes, m
     assert gradcheck(lambda *t: conv2d(*t, **kwargs), (t64(x), t64(w), t64(b)))
 
 
+@pytest.mark.parametrize("kwargs, shapes", [
+    (dict(padding=1), ((2, 3, 6, 5), (4, 3, 3, 3))),
+    (dict(padding=(1, 0), dilation=(1, 2), groups=3), ((2, 3, 5, 7), (6, 1, 2, 3))),
+])
+def test_kept_and_recopied_columns_agree(kwargs, shapes, monkeypatch):
+    """Stride-1 columns above KEEP_COLUMNS_BYTES are not kept: backward copies them again
+    from the saved padded input. Both ways give the same gradients."""
+    rng = np.random.default_rng(10)
+    x, w = (rng.standard_normal(s) for s in shapes)
+    results, saved = [], []
+    for limit in (1 << 40, 0):
+        monkeypatch.setattr(conv_ops, "KEEP_COLUMNS_BYTES", limit)
+        monkeypatch.setattr(conv_kernels, "BAND_BYTES", 100)
+        results.append(_input_grad(x, w, None, kwargs))
+        out = conv2d(t64(x), t64(w), **kwargs)
+        saved.append(out.grad_fn.saved_arrays[0].shape)
+        assert gradcheck(lambda *t: conv2d(*t, **kwargs), (t64(x), t64(w)))
+    for kept, recopied in zip(*results):
+        np.testing.assert_allclose(recopied, kept, rtol=1e-12, atol=1e-12)
+    c, (kh, kw) = shapes[0][1], shapes[1][2:]
+    assert saved[0][0] == c * kh * kw                  # the columns (C*KH*KW, OH, OW*N)
+    assert len(saved[1]) == 4 and saved[1][1] == c     # the padded input (N, C, H, W)
+
+
 def test_row_chunks_cover_every_row_once():
     assert conv_kernels.row_chunks(7, conv_kernels.BAND_BYTES // 2) == [(0, 2), (2, 4), (4, 6), (6, 7)]
     assert conv_kernels.row_chunks(5, 10 * conv_kernels.BAND_BYTES) == [(0, 1), (1, 2), (2, 3),
