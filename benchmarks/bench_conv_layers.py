@@ -104,13 +104,17 @@ def resnet_shapes(width):
     """(in, out, kernel, stride, padding, input size, count) of ResNet-18's convolutions."""
     w = width
     return [(1, w, 3, 1, 1, 28, 1), (w, w, 3, 1, 1, 28, 4),
-            (w, 2 * w, 3, 2, 1, 28, 1), (w, 2 * w, 1, 2, 0, 28, 1), (2 * w, 2 * w, 3, 1, 1, 14, 3),
-            (2 * w, 4 * w, 3, 2, 1, 14, 1), (2 * w, 4 * w, 1, 2, 0, 14, 1), (4 * w, 4 * w, 3, 1, 1, 7, 3),
-            (4 * w, 8 * w, 3, 2, 1, 7, 1), (4 * w, 8 * w, 1, 2, 0, 7, 1), (8 * w, 8 * w, 3, 1, 1, 4, 3)]
+            (w, 2 * w, 3, 2, 1, 28, 1), (w, 2 * w, 1, 2, 0, 28, 1),
+            (2 * w, 2 * w, 3, 1, 1, 14, 3),
+            (2 * w, 4 * w, 3, 2, 1, 14, 1), (2 * w, 4 * w, 1, 2, 0, 14, 1),
+            (4 * w, 4 * w, 3, 1, 1, 7, 3),
+            (4 * w, 8 * w, 3, 2, 1, 7, 1), (4 * w, 8 * w, 1, 2, 0, 7, 1),
+            (8 * w, 8 * w, 3, 1, 1, 4, 3)]
 
 
 def resnet_rows(batch, width, repeat):
-    """Forward and backward ms of each ResNet-18 conv shape, backward per input-gradient strategy."""
+    """Forward and backward ms of each ResNet-18 conv shape; backward per input-gradient
+    strategy."""
     from tinynn.ops import conv as conv_ops
     rng = numpy.random.default_rng(0)
     strategies = ("col2im", "convolution", "auto")
@@ -149,8 +153,8 @@ def resnet_norm_rows(batch, width, repeat):
     w = width
     # (channels, size, batch norms, relus) in ResNet-18 at 28x28 input
     sizes = [(w, 28, 9, 9), (2 * w, 14, 5, 4), (4 * w, 7, 5, 4), (8 * w, 4, 5, 4)]
-    print(f"\n{'batch norm / relu (batch %d)' % batch:<28}{'bn fwd':>9}{'bn bwd':>9}{'relu fwd':>10}"
-          f"{'relu bwd':>10}   (counts bn, relu)")
+    print(f"\n{'batch norm / relu (batch %d)' % batch:<28}{'bn fwd':>9}{'bn bwd':>9}"
+          f"{'relu fwd':>10}{'relu bwd':>10}   (counts bn, relu)")
     totals = [0.0] * 4
     for c, size, n_bn, n_relu in sizes:
         x = tinynn.Tensor(batch_last_like((batch, c, size, size), rng), requires_grad=True)

@@ -132,7 +132,8 @@ def test_kept_and_recopied_columns_agree(kwargs, shapes, monkeypatch):
 
 
 def test_row_chunks_cover_every_row_once():
-    assert conv_kernels.row_chunks(7, conv_kernels.BAND_BYTES // 2) == [(0, 2), (2, 4), (4, 6), (6, 7)]
+    half = conv_kernels.BAND_BYTES // 2
+    assert conv_kernels.row_chunks(7, half) == [(0, 2), (2, 4), (4, 6), (6, 7)]
     assert conv_kernels.row_chunks(5, 10 * conv_kernels.BAND_BYTES) == [(0, 1), (1, 2), (2, 3),
                                                                         (3, 4), (4, 5)]
     assert conv_kernels.row_chunks(5, 10 ** 9, on_cpu=False) == [(0, 5)]

@@ -25,11 +25,12 @@ class Conv2d(Function):
     """Convolution of raw arrays; see ``conv2d`` for the public entry point.
 
     Forward multiplies the weight matrix (F, C*KH*KW) by the input's columns (C*KH*KW,
-    OH*OW*N) (a batched GEMM over groups), one band of output rows at a time: each band's
-    columns are copied from the padded input's window view just before their GEMM reads
-    them, so they stay in cache (``row_chunks``), and the columns are never kept: backward
-    copies them again, band by band, for the weight gradient (one GEMM per band, summed).
-    Only the padded input (KH*KW times smaller than the columns) is saved.
+    OH*OW*N) (a batched GEMM over groups), one band of output rows at a time on a CPU: each
+    band's columns are copied from the padded input's window view just before their GEMM
+    reads them, so they stay in cache (``row_chunks``). Large stride-1 columns are not
+    kept: backward copies them again, band by band, for the weight gradient (one GEMM per
+    band, summed), and only the padded input (KH*KW times smaller) is saved; small or
+    strided columns are kept (``KEEP_COLUMNS_BYTES``).
 
     The input gradient is either, for stride 1 where measured faster, a convolution of the
     padded output gradient with the flipped kernel (banded like forward), or one GEMM for

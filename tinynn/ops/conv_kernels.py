@@ -23,8 +23,8 @@ from ..backend import as_strided, get_array_module
 
 __all__ = ["pair", "conv_output_size", "pool_output_size", "same_padding", "BATCH_LAST",
            "memory_order", "same_layout", "padded", "crop", "window_view", "offset_slices",
-           "overlapping", "im2col", "im2col_rows", "row_chunks", "col2im", "offset_dtype", "max_over_windows",
-           "route_to_argmax", "argmax_to_flat_index",
+           "overlapping", "im2col", "im2col_rows", "row_chunks", "col2im", "offset_dtype",
+           "max_over_windows", "route_to_argmax", "argmax_to_flat_index",
            "sum_over_windows", "spread_over_windows", "avg_pool_divisor", "adaptive_bins"]
 
 
@@ -158,9 +158,9 @@ def im2col_rows(win, start, stop, out=None):
     """Columns (C*KH*KW, (stop-start)*OW*N) of output rows ``start:stop`` of the window view
     ``win`` (N, C, KH, KW, OH, OW): one band of ``im2col``'s columns (a copy).
 
-    ``out``: where to write them, any array of C*KH*KW rows whose (stop-start, OW*N) parts
-    are contiguous (a band of a larger columns buffer); it is returned as (C*KH*KW, -1)
-    only when that is a view, so pass a buffer shaped (..., stop-start, OW*N).
+    ``out``: a buffer to write them into instead, shaped (C*KH*KW, stop-start, OW*N) with
+    its last axis contiguous (e.g. a band of one buffer holding all the columns); it is
+    returned as it is.
     """
     n, c, kh, kw, _, ow = win.shape
     band = win[:, :, :, :, start:stop].transpose(1, 2, 3, 4, 5, 0)
