@@ -221,6 +221,36 @@ def test_max_pool_propagates_nan():
     assert out.numpy()[0, 0, 1, 1] == 15
 
 
+def test_max_pool_nan_rule_last_nan_wins_and_other_windows_keep_first_max():
+    # Window (0, 0) holds two NaNs (offsets 1 and 2): the last one is the argmax, as in
+    # PyTorch. Window (0, 1) has a tie (offsets 0 and 3): the first maximum wins.
+    x = np.arange(16.0).reshape(1, 1, 4, 4)
+    x[0, 0, 0, 1] = x[0, 0, 1, 0] = np.nan
+    x[0, 0, 0, 2] = x[0, 0, 1, 3] = 100.0
+    xt = t(x)
+    xt.requires_grad = True
+    out, idx = max_pool2d(xt, 2, return_indices=True)
+    np.testing.assert_array_equal(idx.numpy(), [[[[4, 2], [13, 15]]]])
+    out.sum().backward()
+    expected = np.zeros((4, 4))
+    expected[1, 0] = expected[0, 2] = expected[3, 1] = expected[3, 3] = 1
+    np.testing.assert_array_equal(xt.grad.numpy()[0, 0], expected)
+
+
+@pytest.mark.parametrize("kernel, stride, dilation", [(2, 2, 1), (2, 4, 2), (3, 3, 1)])
+def test_max_pool_backward_leaves_zeros_outside_the_argmax(kernel, stride, dilation):
+    # stride 4 with dilation 2 reads offsets 0 and 2 of each 4 pixels: 1 and 3 get no
+    # gradient even though the windows' strides tile the plane.
+    rng = np.random.default_rng(0)
+    x = t(rng.standard_normal((2, 3, 12, 12)))
+    x.requires_grad = True
+    out = max_pool2d(x, kernel, stride, dilation=dilation)
+    out.backward(t(np.ones(out.shape)))
+    grad = x.grad.numpy()
+    assert np.isfinite(grad).all()
+    assert grad.sum() == out.numel() and set(np.unique(grad)) <= {0.0, 1.0}
+
+
 # ---------------------------------------------------------------------------- average pooling
 
 @given(cfg=pool_configs(dilation=False), count_include_pad=st.booleans(),

@@ -84,7 +84,10 @@ def memory_order(x):
 def _allocate(xp, shape, dtype, order, value):
     """An (N, C, H, W)-shaped view of a new buffer laid out in memory in axis ``order``."""
     physical = [shape[a] for a in order]
-    buffer = xp.zeros(physical, dtype=dtype) if value == 0 else xp.full(physical, value, dtype=dtype)
+    if value is None:      # every element is written next
+        buffer = xp.empty(physical, dtype=dtype)
+    else:
+        buffer = xp.zeros(physical, dtype=dtype) if value == 0 else xp.full(physical, value, dtype=dtype)
     inverse = sorted(range(len(order)), key=lambda a: order[a])
     return buffer.transpose(inverse)
 
@@ -236,17 +239,34 @@ def max_over_windows(win):
     out = win[:, :, 0, 0].copy(order="K")
     arg = xp.zeros_like(out, dtype=offset_dtype(kh * kw))
     better = xp.empty_like(out, dtype=bool)
-    is_nan = xp.empty_like(better)
     step = xp.empty_like(arg)
     for k in range(1, kh * kw):
         candidate = win[:, :, k // kw, k % kw]
         xp.greater(candidate, out, out=better)
-        xp.logical_or(better, xp.isnan(candidate, out=is_nan), out=better)
         xp.maximum(out, candidate, out=out)      # propagates NaN
         # arg = where(better, k, arg), as integer arithmetic (a masked copy is ~5x slower)
         xp.subtract(k, arg, out=step)
         step *= better
         arg += step
+    # A window holding NaN has a NaN maximum; only then does the argmax need NaN's rule
+    # (checking once here saves two passes per offset in the usual, NaN-free case).
+    if bool(xp.isnan(out).any()):
+        return _max_over_windows_with_nan(win)
+    return out, arg
+
+
+def _max_over_windows_with_nan(win):
+    """``max_over_windows`` where some window holds NaN: a NaN counts as larger than
+    anything, so the last NaN of a window is its argmax."""
+    xp = get_array_module(win)
+    kh, kw = win.shape[2:4]
+    out = win[:, :, 0, 0].copy(order="K")
+    arg = xp.zeros_like(out, dtype=offset_dtype(kh * kw))
+    for k in range(1, kh * kw):
+        candidate = win[:, :, k // kw, k % kw]
+        better = (candidate > out) | xp.isnan(candidate)
+        xp.maximum(out, candidate, out=out)
+        arg += (k - arg) * better
     return out, arg
 
 
@@ -260,9 +280,12 @@ def route_to_argmax(grad, arg, padded_shape, order, kernel, stride, dilation):
     xp = get_array_module(grad)
     kh, kw = kernel
     out_size = grad.shape[2:]
-    gx = _allocate(xp, padded_shape, grad.dtype, order, 0)
-    grad = same_layout(grad, arg)
     add = overlapping(kernel, stride, dilation)
+    # Windows that tile the whole padded input write every pixel: no zero fill needed.
+    tiled = all(k == s and d == 1 and o * s == size for k, s, d, o, size
+                in zip(kernel, stride, dilation, out_size, padded_shape[2:]))
+    gx = _allocate(xp, padded_shape, grad.dtype, order, None if tiled else 0)
+    grad = same_layout(grad, arg)
     chosen = xp.empty_like(arg, dtype=bool)
     for k in range(kh * kw):
         rows, cols = offset_slices(k // kw, k % kw, stride, dilation, out_size)
