@@ -67,7 +67,10 @@ class ReLU(Function):
 
     def backward(self, grad):
         mask, = self.saved_arrays
-        return grad * mask
+        # The result is laid out like the input (grad may be a broadcast view, say from a
+        # mean): the next backward's passes then run over one memory order.
+        xp = get_array_module(grad)
+        return xp.multiply(grad, mask, out=xp.empty_like(mask, dtype=grad.dtype))
 
 
 class Sigmoid(Function):

@@ -12,6 +12,7 @@ Eval mode uses the running statistics, so it is a fixed affine map per channel.
 from ..autograd import Function
 from ..backend import device_of, get_array_module
 from ..checks import check_same_device
+from .conv_kernels import same_layout
 
 __all__ = ["BatchNorm", "batch_norm"]
 
@@ -120,6 +121,7 @@ class BatchNorm(Function):
             return self._eval_backward(grad)
         ndim, m = grad.ndim, self.m
         centred, inv_std, scale = self.saved_arrays
+        grad = same_layout(grad, centred)   # mixed memory orders make every pass several times slower
         sum_g = _channel_sums(grad)                                 # = dL/dbias
         sum_g_xhat = _sum_of_products(grad, centred) * inv_std      # = dL/dweight
         gx = None
