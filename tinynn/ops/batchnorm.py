@@ -12,7 +12,7 @@ Eval mode uses the running statistics, so it is a fixed affine map per channel.
 from ..autograd import Function
 from ..backend import device_of, get_array_module
 from ..checks import check_same_device
-from .conv_kernels import same_layout
+from .layout import same_layout
 
 __all__ = ["BatchNorm", "batch_norm"]
 

@@ -20,6 +20,7 @@ copy long contiguous runs instead of rows of OW floats, and the GEMM's result
 layout it is given.
 """
 from ..backend import as_strided, get_array_module
+from .layout import allocate_in_order, memory_order, same_layout
 
 __all__ = ["pair", "conv_output_size", "pool_output_size", "same_padding", "BATCH_LAST",
            "memory_order", "same_layout", "padded", "crop", "window_view", "offset_slices",
@@ -76,22 +77,6 @@ def same_padding(kernel, dilation):
 BATCH_LAST = (1, 2, 3, 0)   # memory order (outermost first) of a (C, H, W, N) buffer
 
 
-def memory_order(x):
-    """x's axes from the largest stride to the smallest (``(0, 1, 2, 3)`` when C-contiguous)."""
-    return tuple(sorted(range(x.ndim), key=lambda a: -abs(x.strides[a])))
-
-
-def _allocate(xp, shape, dtype, order, value):
-    """An (N, C, H, W)-shaped view of a new buffer laid out in memory in axis ``order``."""
-    physical = [shape[a] for a in order]
-    if value is None:      # every element is written next
-        buffer = xp.empty(physical, dtype=dtype)
-    else:
-        buffer = xp.zeros(physical, dtype=dtype) if value == 0 else xp.full(physical, value, dtype=dtype)
-    inverse = sorted(range(len(order)), key=lambda a: order[a])
-    return buffer.transpose(inverse)
-
-
 def padded(x, top=0, bottom=0, left=0, right=0, value=0.0, order=None):
     """``x`` (N, C, H, W) inside a border of ``value``, in memory order ``order``.
 
@@ -102,7 +87,7 @@ def padded(x, top=0, bottom=0, left=0, right=0, value=0.0, order=None):
     if not (top or bottom or left or right) and x.transpose(order).flags.c_contiguous:
         return x
     n, c, h, w = x.shape
-    out = _allocate(get_array_module(x), (n, c, h + top + bottom, w + left + right), x.dtype,
+    out = allocate_in_order(get_array_module(x), (n, c, h + top + bottom, w + left + right), x.dtype,
                     order, value)
     out[:, :, top:top + h, left:left + w] = x
     return out
@@ -196,7 +181,7 @@ def col2im(cols, x_shape, kernel, stride, dilation, out_size):
     n, c = x_shape[:2]
     (kh, kw), (oh, ow) = kernel, out_size
     blocks = cols.reshape(c, kh, kw, oh, ow, n)
-    out = _allocate(get_array_module(cols), x_shape, cols.dtype, BATCH_LAST, 0)
+    out = allocate_in_order(get_array_module(cols), x_shape, cols.dtype, BATCH_LAST, 0)
     for i in range(kh):
         for j in range(kw):
             rows, columns = offset_slices(i, j, stride, dilation, out_size)
@@ -205,19 +190,6 @@ def col2im(cols, x_shape, kernel, stride, dilation, out_size):
 
 
 # ---------------------------------------------------------------------------- max pooling
-
-def same_layout(x, like):
-    """``x`` laid out in memory like ``like`` (same shape), copying only when it is not.
-
-    Elementwise ops over arrays with different memory orders cannot run along one
-    contiguous inner loop and get several times slower.
-    """
-    if memory_order(x) == memory_order(like):
-        return x
-    out = get_array_module(x).empty_like(like, dtype=x.dtype)
-    out[...] = x
-    return out
-
 
 def offset_dtype(count):
     """The smallest signed integer dtype that numbers ``count`` kernel offsets."""
@@ -284,7 +256,7 @@ def route_to_argmax(grad, arg, padded_shape, order, kernel, stride, dilation):
     # Windows that tile the whole padded input write every pixel: no zero fill needed.
     tiled = all(k == s and d == 1 and o * s == size for k, s, d, o, size
                 in zip(kernel, stride, dilation, out_size, padded_shape[2:]))
-    gx = _allocate(xp, padded_shape, grad.dtype, order, None if tiled else 0)
+    gx = allocate_in_order(xp, padded_shape, grad.dtype, order, None if tiled else 0)
     grad = same_layout(grad, arg)
     chosen = xp.empty_like(arg, dtype=bool)
     for k in range(kh * kw):
@@ -329,7 +301,7 @@ def spread_over_windows(grad, padded_shape, order, kernel, stride):
     xp = get_array_module(grad)
     kh, kw = kernel
     out_size = grad.shape[2:]
-    gx = _allocate(xp, padded_shape, grad.dtype, order, 0)
+    gx = allocate_in_order(xp, padded_shape, grad.dtype, order, 0)
     grad = same_layout(grad, gx[:, :, :out_size[0], :out_size[1]])
     for k in range(kh * kw):
         rows, cols = offset_slices(k // kw, k % kw, stride, (1, 1), out_size)

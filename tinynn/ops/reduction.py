@@ -20,6 +20,7 @@ from ..tensor import Tensor, register_methods
 from .arithmetic import maximum, minimum
 from .conversion import as_float, cast
 from .indexing import TakeAlongDim
+from .layout import allocate_in_order, memory_order
 
 __all__ = ["sum", "mean", "max", "min", "argmax", "argmin", "prod", "amax", "amin", "all", "any",
            "logsumexp", "cumsum", "cumprod", "nansum", "nanmean"]
@@ -91,28 +92,38 @@ def _check_float(input, name):
 # ---------------------------------------------------------------------------- sum, mean, max, min
 
 
+def spread_back(grad, shape, order):
+    """The reduced gradient ``grad`` (reduced axes restored) copied over ``shape``, laid out in
+    memory ``order`` like the reduction's input: a writable array of its own, which the
+    next backward's passes read along one memory order (a global average pool's input is
+    batch-last)."""
+    out = allocate_in_order(get_array_module(grad), shape, grad.dtype, order, None)
+    out[...] = grad
+    return out
+
+
 class Sum(Function):
     def forward(self, x, *, axis=None, keepdims=False):
         self.shape, self.axis, self.keepdims = x.shape, axis, keepdims
+        self.order = memory_order(x)
         return x.sum(axis=axis, keepdims=keepdims)
 
     def backward(self, grad):
-        xp = get_array_module(grad)
-        g = expand_back(grad, self.shape, self.axis, self.keepdims)
-        return xp.broadcast_to(g, self.shape).copy()  # a writable array of its own
+        return spread_back(expand_back(grad, self.shape, self.axis, self.keepdims), self.shape,
+                           self.order)
 
 
 class Mean(Function):
     def forward(self, x, *, axis=None, keepdims=False):
         self.shape, self.axis, self.keepdims = x.shape, axis, keepdims
+        self.order = memory_order(x)
         out = x.mean(axis=axis, keepdims=keepdims)
         self.count = builtins.max(x.size // builtins.max(out.size, 1), 1) if x.size else 1
         return out.astype(x.dtype, copy=False)
 
     def backward(self, grad):
-        xp = get_array_module(grad)
         g = expand_back(grad, self.shape, self.axis, self.keepdims) / grad.dtype.type(self.count)
-        return xp.broadcast_to(g, self.shape).astype(grad.dtype)
+        return spread_back(g.astype(grad.dtype, copy=False), self.shape, self.order)
 
 
 @accepts_axis
