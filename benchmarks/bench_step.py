@@ -313,6 +313,13 @@ def med(results, key):
     return median([r.get(key) for r in results])
 
 
+def paired_ratio(tinynn_runs, torch_runs, key):
+    """The median of tinynn's run i over PyTorch's run i: each pair ran back to back, so a
+    slow spell of the machine (a VM's neighbours) slows both sides of a pair alike."""
+    pairs = [a[key] / b[key] for a, b in zip(tinynn_runs, torch_runs) if a.get(key) and b.get(key)]
+    return f"{median(pairs):.2f}x" if pairs else "n/a"
+
+
 def spread(results, key):
     values = [r[key] for r in results if r.get(key)]
     if len(values) < 2:
@@ -335,7 +342,7 @@ def report_step(args, torch_python, models):
         if keep:
             row += [fmt(k_ips) + spread(tk, "images_per_s"), ratio(t_ips, k_ips)]
         row += [fmt(p_ips) + spread(pt, "images_per_s") if torch_python else "n/a",
-                ratio(t_ips, p_ips)]
+                ratio(t_ips, p_ips), paired_ratio(tn, pt, "images_per_s")]
         if keep:
             row.append(ratio(k_ips, p_ips))
         rows_a.append(row + [busy(res), load])
@@ -371,11 +378,13 @@ def report_step(args, torch_python, models):
     head = ["model", "timed steps", "runs", "tinynn (as a user runs it)"]
     if keep:
         head += ["tinynn, TINYNN_KEEP_FREED_MEMORY=0", "default / returning freed memory"]
-    head += ["PyTorch CPU", "tinynn / PyTorch"]
+    head += ["PyTorch CPU", "tinynn / PyTorch", "paired ratios (median)"]
     if keep:
         head.append("tinynn+return / PyTorch")
     print(table(head + ["busy / reruns", "load avg (start → end)"], rows_a))
-    print(f"\n±x%: half the spread between the fastest and slowest run, in % of the median. busy: the "
+    print(f"\n±x%: half the spread between the fastest and slowest run, in % of the median. paired "
+          f"ratios: the median over repeats of tinynn's run divided by the PyTorch run next to it "
+          f"in time (steadier than the ratio of medians on a machine whose speed drifts). busy: the "
           f"highest mean count of runnable tasks during a kept run, its own threads included "
           f"(at most {os.cpu_count()} on this machine when nothing else competes); reruns: runs "
           f"repeated because others competed.\n")
@@ -412,6 +421,7 @@ def report_epoch(args, torch_python, models):
                fmt(med(tn, "images_per_s")) + spread(tn, "images_per_s"),
                fmt(med(pt, "images_per_s")) + spread(pt, "images_per_s") if pt else "n/a",
                ratio(med(tn, "images_per_s"), med(pt, "images_per_s")),
+               paired_ratio(tn, pt, "images_per_s"),
                fmt(med(tn, "epoch_seconds"), 1, " s"), fmt(med(pt, "epoch_seconds"), 1, " s")]
         if args.return_freed:
             row += [fmt(med(tk, "images_per_s")), ratio(med(tk, "images_per_s"), med(pt, "images_per_s"))]
@@ -422,7 +432,7 @@ def report_epoch(args, torch_python, models):
     print("## (b) the lecture's loop through each library's DataLoader "
           "(TensorDataset of 60,000 in-memory images, batch 64, shuffle=True)\n")
     head = ["model", "batches", "runs", "tinynn img/s", "PyTorch img/s", "tinynn / PyTorch",
-            "tinynn s/epoch", "PyTorch s/epoch"]
+            "paired ratios (median)", "tinynn s/epoch", "PyTorch s/epoch"]
     if args.return_freed:
         head += ["tinynn+return img/s", "tinynn+return / PyTorch"]
     print(table(head + ["tinynn peak RSS", "PyTorch peak RSS", "page faults / batch (tinynn / PyTorch)",
