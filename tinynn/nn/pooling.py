@@ -123,7 +123,7 @@ class MaxPool1d(Module):
     def forward(self, input):
         return P1.max_pool1d(input, self.kernel_size, self.stride, self.padding, self.dilation,
                              ceil_mode=self.ceil_mode, return_indices=self.return_indices,
-                             _name=f"MaxPool1d({self.extra_repr()})")
+                             _name=LayerName(self))
 
     def extra_repr(self):
         return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
@@ -147,7 +147,7 @@ class AvgPool1d(Module):
 
     def forward(self, input):
         return P1.avg_pool1d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
-                             self.count_include_pad, _name=f"AvgPool1d({self.extra_repr()})")
+                             self.count_include_pad, _name=LayerName(self))
 
     def extra_repr(self):
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
@@ -165,7 +165,7 @@ class AdaptiveMaxPool1d(Module):
 
     def forward(self, input):
         return P1.adaptive_max_pool1d(input, self.output_size, self.return_indices,
-                                      _name=f"AdaptiveMaxPool1d({self.extra_repr()})")
+                                      _name=LayerName(self))
 
     def extra_repr(self):
         return f"output_size={self.output_size}"
@@ -180,7 +180,7 @@ class AdaptiveAvgPool1d(Module):
 
     def forward(self, input):
         return P1.adaptive_avg_pool1d(input, self.output_size,
-                                      _name=f"AdaptiveAvgPool1d({self.extra_repr()})")
+                                      _name=LayerName(self))
 
     def extra_repr(self):
         return f"output_size={self.output_size}"

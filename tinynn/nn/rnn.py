@@ -24,7 +24,7 @@ from ..creation import zeros
 from ..ops.recurrent import GRULayer, LSTMLayer, RNNLayer
 from ..ops.shape import cat, stack
 from . import functional as F, init
-from .module import Module
+from .module import LayerName, Module
 from .parameter import Parameter
 
 __all__ = ["RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell"]
@@ -137,7 +137,7 @@ class RNNBase(Module):
                 for p in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
 
     def _name(self):
-        return f"{type(self).__name__}({self.extra_repr()})"
+        return LayerName(self)
 
     def _check_states(self, input, states, batched):
         """States must match the input's batching and be (D*num_layers, [N,] hidden_size)."""
@@ -323,8 +323,7 @@ class RNNCellBase(Module):
 
     def _step(self, input, states, names):
         """Check the input and states, run one step; returns the new states (h', or h', c')."""
-        cls = type(self).__name__
-        name = f"{cls}({self.extra_repr()})"
+        name = LayerName(self)
         if input.ndim not in (1, 2):
             raise ValueError(f"{name}: Expected input to be 1D or 2D, got {input.ndim}D instead")
         for s, which in zip(states, names):
