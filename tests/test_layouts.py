@@ -77,3 +77,84 @@ def test_allocate_in_order_and_same_layout():
     assert memory_order(d) == (2, 0, 1)
     np.testing.assert_array_equal(d, c)
     assert same_layout(a, a) is a
+
+
+# ---------------------------------------------------------------------------- parameters
+
+def reference_conv2d_weight_grad(x, grad, kernel, stride, padding, groups):
+    """sum over (n, oh, ow) of grad[n, f, oh, ow] * x_padded[n, c, oh*s + i, ow*s + j], with
+    a loop over kernel offsets only: the weight gradient by its definition."""
+    sh, sw = stride
+    xp = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
+    n, f, oh, ow = grad.shape
+    cg = x.shape[1] // groups
+    fg = f // groups
+    gw = np.zeros((f, cg, kernel, kernel))
+    for i in range(kernel):
+        for j in range(kernel):
+            patch = xp[:, :, i:i + (oh - 1) * sh + 1:sh, j:j + (ow - 1) * sw + 1:sw]
+            for g in range(groups):
+                gw[g * fg:(g + 1) * fg, :, i, j] = np.einsum(
+                    "nfhw,nchw->fc", grad[:, g * fg:(g + 1) * fg], patch[:, g * cg:(g + 1) * cg])
+    return gw
+
+
+@pytest.mark.parametrize("keep_bytes", [0, 1 << 30], ids=["columns-copied-again", "columns-kept"])
+@pytest.mark.parametrize("transposed_bytes", [0, 1 << 30], ids=["direct", "transposed-and-copied"])
+@pytest.mark.parametrize("cfg", [dict(c=3, f=4, k=3, stride=1, padding=1, groups=1),
+                                 dict(c=4, f=6, k=3, stride=2, padding=1, groups=2),
+                                 dict(c=2, f=5, k=1, stride=1, padding=0, groups=1)])
+def test_conv2d_weight_gradient_is_contiguous_like_the_weight(cfg, keep_bytes, transposed_bytes,
+                                                               monkeypatch):
+    """Whichever way the product is computed (kept or recopied columns; the small result
+    transposed then copied, or computed in place), the weight gradient is C-contiguous like
+    the weight itself (as in PyTorch: ``p.grad.is_contiguous()``) and equals its definition."""
+    from tinynn.ops import conv as conv_ops
+    from tinynn.ops import conv_kernels
+    monkeypatch.setattr(conv_ops, "KEEP_COLUMNS_BYTES", keep_bytes)
+    monkeypatch.setattr(conv_ops, "TRANSPOSED_WEIGHT_GRAD_BYTES", transposed_bytes)
+    monkeypatch.setattr(conv_kernels, "BAND_BYTES", 64)       # several bands
+    layer = nn.Conv2d(cfg["c"], cfg["f"], cfg["k"], stride=cfg["stride"], padding=cfg["padding"],
+                      groups=cfg["groups"], bias=False).double()
+    x = np.random.default_rng(1).standard_normal((3, cfg["c"], 7, 6))
+    y = layer(tinynn.Tensor(x))
+    upstream = np.random.default_rng(2).standard_normal(tuple(y.shape))
+    y.backward(tinynn.Tensor(upstream))
+    assert layer.weight.grad.array.flags.c_contiguous
+    assert layer.weight.grad.is_contiguous()
+    np.testing.assert_allclose(
+        layer.weight.grad.numpy(),
+        reference_conv2d_weight_grad(x, upstream, cfg["k"], (cfg["stride"],) * 2, cfg["padding"],
+                                     cfg["groups"]), rtol=1e-10, atol=1e-10)
+
+
+def test_sgd_momentum_buffer_is_laid_out_like_the_parameter_whatever_the_gradient():
+    """The buffer starts as a copy of the first gradient, but in the parameter's layout: a
+    transposed gradient must not leave every later update mixing two memory orders."""
+    param = tinynn.nn.Parameter(tinynn.Tensor(np.arange(12.0).reshape(3, 4)))
+    opt = tinynn.optim.SGD([param], lr=0.5, momentum=0.9)
+    grads = [np.arange(12.0).reshape(4, 3).T.copy(order="F") * s for s in (1.0, -2.0)]
+    expected_param, expected_buf = np.arange(12.0).reshape(3, 4), None
+    for g in grads:
+        assert not g.flags.c_contiguous
+        param.grad = tinynn.Tensor(g)
+        opt.step()
+        expected_buf = g.copy() if expected_buf is None else 0.9 * expected_buf + g
+        expected_param = expected_param - 0.5 * expected_buf
+        buf = opt.state[param]["momentum_buffer"].array
+        assert buf.flags.c_contiguous
+        np.testing.assert_allclose(buf, expected_buf)
+        np.testing.assert_allclose(param.detach().numpy(), expected_param)
+    assert grads[1][0, 0] == 0.0 and grads[1][0, 1] == -6.0     # gradients left untouched
+
+
+@pytest.mark.parametrize("order", [(0, 1, 2, 3), BATCH_LAST])
+@pytest.mark.parametrize("pads", [(1, 1, 1, 1), (0, 2, 3, 0), (2, 0, 0, 1), (0, 0, 0, 0)])
+def test_padded_fills_only_the_border_with_the_value(order, pads):
+    from tinynn.ops.conv_kernels import padded
+    x = np.random.default_rng(3).standard_normal((2, 3, 4, 5))
+    top, bottom, left, right = pads
+    out = padded(x, top, bottom, left, right, value=-7.5, order=order)
+    expected = np.pad(x, ((0, 0), (0, 0), (top, bottom), (left, right)), constant_values=-7.5)
+    np.testing.assert_array_equal(out, expected)
+    assert memory_order(out) == order

@@ -74,7 +74,10 @@ def sgd_update(param, grad, *, momentum_buffer, lr, momentum, dampening, weight_
     grad = grad_with_decay(param, grad, weight_decay, maximize)
     if momentum != 0:
         if momentum_buffer is None:
-            momentum_buffer = backend.get_array_module(param).array(grad, dtype=param.dtype)   # b = g
+            # b = g, laid out like the parameter whatever the gradient's layout, so that
+            # every later update runs over arrays in one memory order
+            momentum_buffer = backend.get_array_module(param).empty_like(param)
+            momentum_buffer[...] = grad
         else:
             momentum_buffer *= momentum
             momentum_buffer += grad if dampening == 0 else (1 - dampening) * grad   # b = m b + (1 - d) g
