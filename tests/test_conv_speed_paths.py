@@ -108,6 +108,27 @@ def test_banded_gemms_match_one_band_and_gradcheck(band_bytes, kwargs, shapes, m
 
 
 @pytest.mark.parametrize("kwargs, shapes", [
+    (dict(padding=1), ((2, 3, 7, 5), (4, 3, 3, 3))),
+    (dict(stride=2, padding=(1, 2), groups=2), ((3, 4, 9, 6), (6, 2, 3, 2))),
+])
+def test_wide_products_in_one_gemm_match_banded_ones(kwargs, shapes, monkeypatch):
+    """Products with BAND_ROWS_BELOW rows or more skip banding (one GEMM over all the
+    columns); forward and both gradients equal the banded ones."""
+    rng = np.random.default_rng(11)
+    x, w = (rng.standard_normal(s) for s in shapes)
+    b = rng.standard_normal(shapes[1][0])
+    monkeypatch.setattr(conv_kernels, "BAND_BYTES", 64)          # one output row per band
+    results = []
+    for rows_below in (1 << 20, 1):                               # always banded, never
+        monkeypatch.setattr(conv_ops, "BAND_ROWS_BELOW", rows_below)
+        results.append(_input_grad(x, w, b, kwargs) + (conv2d(t64(x), t64(w), t64(b), **kwargs)
+                                                       .detach().numpy(),))
+    for banded, one in zip(*results):
+        np.testing.assert_allclose(one, banded, rtol=1e-12, atol=1e-12)
+    assert gradcheck(lambda *t: conv2d(*t, **kwargs), (t64(x), t64(w), t64(b)))
+
+
+@pytest.mark.parametrize("kwargs, shapes", [
     (dict(padding=1), ((2, 3, 6, 5), (4, 3, 3, 3))),
     (dict(padding=(1, 0), dilation=(1, 2), groups=3), ((2, 3, 5, 7), (6, 1, 2, 3))),
 ])
