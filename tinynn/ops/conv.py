@@ -17,8 +17,8 @@ __all__ = ["Conv2d", "conv2d", "conv2d_padding"]
 
 
 # Products with fewer rows (output channels) than this are made band by band; wider ones in
-# one GEMM (banded_product). Measured on ResNet-18-64: one GEMM is 1.0-1.4x (median 1.2x) faster
-# for its 128- to 512-row products, banding 1.2-1.3x faster for its 64-row ones.
+# one GEMM (banded_product). Measured on ResNet-18-64: one GEMM is 1.0-1.4x (median 1.2x)
+# faster for its 128- to 512-row products, banding 1.2-1.3x faster for its 64-row ones.
 BAND_ROWS_BELOW = 128
 
 # Columns up to this size are kept from forward to backward (copying them again costs more
@@ -31,11 +31,12 @@ class Conv2d(Function):
 
     Forward multiplies the weight matrix (F, C*KH*KW) by the input's columns (C*KH*KW,
     OH*OW*N) (a batched GEMM over groups), one band of output rows at a time on a CPU when
-    F is small (``BAND_ROWS_BELOW``) and the columns are not kept: each band's columns are copied from the padded input's
-    window view just before their GEMM reads them, so they stay in cache (``row_chunks``). Large stride-1 columns are not
-    kept: backward copies them again, band by band, for the weight gradient (one GEMM per
-    band, summed), and only the padded input (KH*KW times smaller) is saved; small or
-    strided columns are kept (``KEEP_COLUMNS_BYTES``).
+    F is small (``BAND_ROWS_BELOW``) and the columns are not kept: each band's columns are
+    copied from the padded input's window view just before their GEMM reads them, so they
+    stay in cache (``row_chunks``). Large stride-1 columns are not kept: backward copies
+    them again, band by band, for the weight gradient (one GEMM per band, summed), and only
+    the padded input (KH*KW times smaller) is saved; small or strided columns are kept
+    (``KEEP_COLUMNS_BYTES``).
 
     The input gradient is either, for stride 1 where measured faster, a convolution of the
     padded output gradient with the flipped kernel (banded like forward), or one GEMM for
@@ -147,7 +148,8 @@ def banded_weight_grad(win, g, groups, out_size, on_cpu):
     total = None
     for start, stop in row_chunks(oh, c * kh * kw * ow * n * g.itemsize, on_cpu):
         cols = im2col_rows(win, start, stop).reshape(groups, ckk, -1)
-        part = weight_grad_product(cols, g4[:, :, start:stop].reshape(groups, fg, -1), contiguous=False)
+        part = weight_grad_product(cols, g4[:, :, start:stop].reshape(groups, fg, -1),
+                                   contiguous=False)
         if total is None:
             total = part
         else:
@@ -168,7 +170,7 @@ def weight_grad_product(cols, g, contiguous=True):
     a parameter and a gradient in different memory orders runs 3x slower), unless
     ``contiguous`` is False: then possibly a transposed view, for a caller that sums several
     products before ``_in_weight_layout``. Measured: for long P and a small result,
-    ``(cols @ g.T).T`` runs up to 1.4x faster than ``g @ cols.T`` and the copy costs little;
+    ``(cols @ g.T).T`` runs 1.2-2x faster than ``g @ cols.T`` and the copy costs little;
     for results over 1 MB (ResNet's 256- and 512-channel layers) the copy of the transpose
     costs more than computing ``g @ cols.T`` directly.
     """

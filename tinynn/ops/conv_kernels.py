@@ -87,8 +87,8 @@ def padded(x, top=0, bottom=0, left=0, right=0, value=0.0, order=None):
     if not (top or bottom or left or right) and x.transpose(order).flags.c_contiguous:
         return x
     n, c, h, w = x.shape
-    out = allocate_in_order(get_array_module(x), (n, c, h + top + bottom, w + left + right), x.dtype,
-                            order, None)
+    out = allocate_in_order(get_array_module(x), (n, c, h + top + bottom, w + left + right),
+                            x.dtype, order, None)
     # Fill only the border: the inside is written once, by the copy of x (one pass, not two).
     height, width = out.shape[2:]
     for rows, cols in ((slice(0, top), slice(None)), (slice(top + h, height), slice(None)),
