@@ -94,17 +94,29 @@ def test_auto_picks_convolution_for_resnet_layers_and_col2im_when_strided():
 def test_banded_gemms_match_one_band_and_gradcheck(band_bytes, kwargs, shapes, monkeypatch):
     """Forward, the weight gradient and the input gradient run band by band over output
     rows (ops/conv_kernels.row_chunks); the bands must add up to the one-band result."""
-    rng = np.random.default_rng(9)
+    x, w, b = _random_case(shapes, seed=9)
+    one, banded = _results_with(monkeypatch, conv_kernels, "BAND_BYTES", (1 << 40, band_bytes),
+                                x, w, b, kwargs)
+    for expected, got in zip(one, banded):
+        np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
+    assert gradcheck(lambda *t: conv2d(*t, **kwargs), (t64(x), t64(w), t64(b)))
+
+
+def _random_case(shapes, seed):
+    """float64 input, weight (shapes) and bias for a convolution."""
+    rng = np.random.default_rng(seed)
     x, w = (rng.standard_normal(s) for s in shapes)
-    b = rng.standard_normal(shapes[1][0])
+    return x, w, rng.standard_normal(shapes[1][0])
+
+
+def _results_with(monkeypatch, module, name, values, x, w, b, kwargs):
+    """(input grad, weight grad, output) of conv2d with ``module.name`` set to each value."""
     results = []
-    for size in (1 << 40, band_bytes):
-        monkeypatch.setattr(conv_kernels, "BAND_BYTES", size)
+    for value in values:
+        monkeypatch.setattr(module, name, value)
         results.append(_input_grad(x, w, b, kwargs) + (conv2d(t64(x), t64(w), t64(b), **kwargs)
                                                        .detach().numpy(),))
-    for one, banded in zip(*results):
-        np.testing.assert_allclose(banded, one, rtol=1e-12, atol=1e-12)
-    assert gradcheck(lambda *t: conv2d(*t, **kwargs), (t64(x), t64(w), t64(b)))
+    return results
 
 
 @pytest.mark.parametrize("kwargs, shapes", [
@@ -114,17 +126,12 @@ def test_banded_gemms_match_one_band_and_gradcheck(band_bytes, kwargs, shapes, m
 def test_wide_products_in_one_gemm_match_banded_ones(kwargs, shapes, monkeypatch):
     """Products with BAND_ROWS_BELOW rows or more skip banding (one GEMM over all the
     columns); forward and both gradients equal the banded ones."""
-    rng = np.random.default_rng(11)
-    x, w = (rng.standard_normal(s) for s in shapes)
-    b = rng.standard_normal(shapes[1][0])
+    x, w, b = _random_case(shapes, seed=11)
     monkeypatch.setattr(conv_kernels, "BAND_BYTES", 64)          # one output row per band
-    results = []
-    for rows_below in (1 << 20, 1):                               # always banded, never
-        monkeypatch.setattr(conv_ops, "BAND_ROWS_BELOW", rows_below)
-        results.append(_input_grad(x, w, b, kwargs) + (conv2d(t64(x), t64(w), t64(b), **kwargs)
-                                                       .detach().numpy(),))
-    for banded, one in zip(*results):
-        np.testing.assert_allclose(one, banded, rtol=1e-12, atol=1e-12)
+    banded, one = _results_with(monkeypatch, conv_ops, "BAND_ROWS_BELOW", (1 << 20, 1),
+                                x, w, b, kwargs)                 # always banded, never
+    for expected, got in zip(banded, one):
+        np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
     assert gradcheck(lambda *t: conv2d(*t, **kwargs), (t64(x), t64(w), t64(b)))
 
 
