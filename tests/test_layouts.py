@@ -158,3 +158,17 @@ def test_padded_fills_only_the_border_with_the_value(order, pads):
     expected = np.pad(x, ((0, 0), (0, 0), (top, bottom), (left, right)), constant_values=-7.5)
     np.testing.assert_array_equal(out, expected)
     assert memory_order(out) == order
+
+
+@pytest.mark.parametrize("leaf_order", ["C", "F"])
+def test_leaf_gradient_is_laid_out_like_the_leaf(leaf_order):
+    """``.grad`` takes the tensor's own memory layout (PyTorch's AccumulateGrad does the
+    same), whatever layout the backward produced it in, on first use and when added to."""
+    rng = np.random.default_rng(4)
+    a = tinynn.Tensor(np.array(rng.standard_normal((3, 4)), order=leaf_order), requires_grad=True)
+    r = rng.standard_normal((4, 3))                          # C-ordered upstream, transposed
+    for step in (1, 2):
+        (a.t() * tinynn.Tensor(r)).sum().backward()
+        assert memory_order(a.grad.array) == memory_order(a.array)
+        np.testing.assert_array_equal(a.grad.numpy(), step * r.T)
+
