@@ -172,3 +172,26 @@ def test_leaf_gradient_is_laid_out_like_the_leaf(leaf_order):
         assert memory_order(a.grad.array) == memory_order(a.array)
         np.testing.assert_array_equal(a.grad.numpy(), step * r.T)
 
+
+@pytest.mark.parametrize("keep_bytes", [0, 1 << 30], ids=["columns-copied-again", "columns-kept"])
+def test_conv2d_parameter_gradients_are_taken_over_not_copied(keep_bytes, monkeypatch):
+    """Conv2d's weight and bias gradients are arrays of their own (not reshaped views), so
+    the engine makes them ``.grad`` as they are: no second copy of every weight each step.
+    The values equal the definition."""
+    from tinynn.ops import conv as conv_ops
+    monkeypatch.setattr(conv_ops, "KEEP_COLUMNS_BYTES", keep_bytes)
+    layer = nn.Conv2d(3, 4, 3, padding=1).double()
+    x = np.random.default_rng(5).standard_normal((2, 3, 5, 6))
+    y = layer(tinynn.Tensor(x))
+    upstream = np.random.default_rng(6).standard_normal(tuple(y.shape))
+    captured = []
+    original = conv_ops.Conv2d.backward
+    monkeypatch.setattr(conv_ops.Conv2d, "backward",
+                        lambda self, g: captured.extend(original(self, g)) or tuple(captured))
+    y.backward(tinynn.Tensor(upstream))
+    _, gw, gb = captured
+    assert layer.weight.grad.array is gw and layer.bias.grad.array is gb
+    assert gw.flags.owndata and gb.flags.owndata
+    np.testing.assert_allclose(gw, reference_conv2d_weight_grad(x, upstream, 3, (1, 1), 1, 1),
+                               rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(gb, upstream.sum(axis=(0, 2, 3)), rtol=1e-12)

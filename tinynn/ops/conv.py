@@ -97,12 +97,16 @@ class Conv2d(Function):
                 gx = col2im(gcols, self.padded_shape, kernel, stride, dilation, out_size)
                 gx = crop(gx, top, left, *self.x_shape[2:])
             gx = gx[0] if self.unbatched else gx
-        if needs[1] and self.kept_columns:
-            gw = weight_grad_product(source.reshape(groups, ckk, -1), g).reshape(self.weight_shape)
-        elif needs[1]:
-            win = window_view(source, kernel, stride, dilation, out_size)
-            gw = banded_weight_grad(win, g, groups, out_size, on_cpu).reshape(self.weight_shape)
-        gb = g.sum(axis=2).reshape(-1) if needs[2] else None
+        if needs[1]:
+            # Written into an array of the weight's shape that owns its memory (a reshaped
+            # view would be copied once more when it becomes the weight's .grad).
+            gw = get_array_module(g).empty(self.weight_shape, dtype=g.dtype)
+            if self.kept_columns:
+                weight_grad_product(source.reshape(groups, ckk, -1), g, gw.reshape(w3.shape))
+            else:
+                win = window_view(source, kernel, stride, dilation, out_size)
+                banded_weight_grad(win, g, out_size, on_cpu, gw.reshape(w3.shape))
+        gb = g.reshape(groups * fg, -1).sum(axis=1) if needs[2] else None
         return gx, gw, gb
 
 
@@ -137,24 +141,32 @@ def banded_product(w3, win, out_size, on_cpu, keep=False):
     return out.reshape(groups * fg, -1), kept
 
 
-def banded_weight_grad(win, g, groups, out_size, on_cpu):
-    """The weight gradient (G, F/G, C/G*KH*KW): sum over bands of g_band @ cols_band.T,
-    where the columns are copied again from the saved padded input (``win``, its window
-    view (N, C, KH, KW, OH, OW)) band by band; g is (G, F/G, OH*OW*N)."""
+def banded_weight_grad(win, g, out_size, on_cpu, out):
+    """The weight gradient, summed over bands of g_band @ cols_band.T into ``out`` (G, F/G,
+    C/G*KH*KW), where the columns are copied again from the saved padded input (``win``, its
+    window view (N, C, KH, KW, OH, OW)) band by band; g is (G, F/G, OH*OW*N).
+
+    Oriented as in ``weight_grad_product``: a large result is summed in ``out`` itself; a
+    small one as the faster transposed products, copied into ``out`` once at the end.
+    """
     n, c, kh, kw = win.shape[:4]
     oh, ow = out_size
-    ckk, fg = c * kh * kw // groups, g.shape[1]
+    groups, fg, ckk = out.shape
     g4 = g.reshape(groups, fg, oh, ow * n)
-    total = None
-    for start, stop in row_chunks(oh, c * kh * kw * ow * n * g.itemsize, on_cpu):
+    small = out.nbytes <= TRANSPOSED_WEIGHT_GRAD_BYTES
+    total = None                  # the transposed sum (G, C/G*KH*KW, F/G) of a small result
+    bands = row_chunks(oh, c * kh * kw * ow * n * g.itemsize, on_cpu)
+    for band, (start, stop) in enumerate(bands):
         cols = im2col_rows(win, start, stop).reshape(groups, ckk, -1)
-        part = weight_grad_product(cols, g4[:, :, start:stop].reshape(groups, fg, -1),
-                                   contiguous=False)
-        if total is None:
-            total = part
+        g_band = g4[:, :, start:stop].reshape(groups, fg, -1)
+        if not small:
+            weight_grad_product(cols, g_band, out, accumulate=band > 0)
+        elif total is None:
+            total = cols @ g_band.transpose(0, 2, 1)
         else:
-            total += part
-    return _in_weight_layout(total)
+            total += cols @ g_band.transpose(0, 2, 1)
+    if small:
+        out[...] = total.transpose(0, 2, 1)
 
 
 # A weight gradient up to this size is computed transposed and copied into the weight's
@@ -162,27 +174,28 @@ def banded_weight_grad(win, g, groups, out_size, on_cpu):
 TRANSPOSED_WEIGHT_GRAD_BYTES = 1 << 20
 
 
-def weight_grad_product(cols, g, contiguous=True):
-    """``g @ cols.T``: the weight gradient (G, F/G, C/G*KH*KW) from columns (G, C/G*KH*KW, P)
-    and the output gradient (G, F/G, P).
+def weight_grad_product(cols, g, out, accumulate=False):
+    """``g @ cols.T`` written (or, with ``accumulate``, added) into ``out`` (G, F/G,
+    C/G*KH*KW): the weight gradient from columns (G, C/G*KH*KW, P) and the output gradient
+    (G, F/G, P).
 
-    Returned C-contiguous, in the weight's own layout (an optimizer's elementwise update over
-    a parameter and a gradient in different memory orders runs 3x slower), unless
-    ``contiguous`` is False: then possibly a transposed view, for a caller that sums several
-    products before ``_in_weight_layout``. Measured: for long P and a small result,
-    ``(cols @ g.T).T`` runs 1.2-2x faster than ``g @ cols.T`` and the copy costs little;
-    for results over 1 MB (ResNet's 256- and 512-channel layers) the copy of the transpose
-    costs more than computing ``g @ cols.T`` directly.
+    ``out`` is C-contiguous, the weight's own layout: an optimizer's elementwise update over
+    a parameter and a gradient in different memory orders runs 3x slower. Measured: for
+    long P and a small result, ``(cols @ g.T).T`` runs 1.2-2x faster than ``g @ cols.T`` and
+    its transposing copy into ``out`` costs little; for results over 1 MB (ResNet's 256- and
+    512-channel layers) that copy costs more than computing ``g @ cols.T`` in place.
     """
-    if g.shape[1] * cols.shape[1] * g.shape[0] * g.itemsize > TRANSPOSED_WEIGHT_GRAD_BYTES:
-        return g @ cols.transpose(0, 2, 1)
-    product = (cols @ g.transpose(0, 2, 1)).transpose(0, 2, 1)
-    return _in_weight_layout(product) if contiguous else product
-
-
-def _in_weight_layout(gw):
-    """``gw`` (G, F/G, C/G*KH*KW) as a C-contiguous array (a copy only when it is not)."""
-    return get_array_module(gw).ascontiguousarray(gw)
+    if out.nbytes <= TRANSPOSED_WEIGHT_GRAD_BYTES:
+        product = (cols @ g.transpose(0, 2, 1)).transpose(0, 2, 1)
+    elif not accumulate:
+        get_array_module(out).matmul(g, cols.transpose(0, 2, 1), out=out)
+        return
+    else:
+        product = g @ cols.transpose(0, 2, 1)
+    if accumulate:
+        out += product
+    else:
+        out[...] = product
 
 
 # ---------------------------------------------------------------------------- input gradient
