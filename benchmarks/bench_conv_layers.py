@@ -4,9 +4,10 @@
     python benchmarks/bench_conv_layers.py --resnet [--width 16] [--repeat 15]
 
 ``--resnet``: instead, every distinct conv shape of ResNet-18 (28x28 input) with each
-input-gradient strategy of ``ops/conv.py`` (col2im, convolution of the output gradient,
-and what "auto" picks), then its batch norms and ReLUs, times weighted by how often each
-shape occurs in the network.
+input-gradient strategy of ``ops/conv.py`` (col2im, convolution of the output gradient),
+Winograd F(2x2, 3x3) (``ops/winograd.py``, 3x3 stride-1 layers) and what conv2d picks by
+default ("auto"), then its batch norms and ReLUs, times weighted by how often each shape
+occurs in the network.
 
 The lecture CNN: conv1 1->10 k5, max_pool 2, relu, conv2 10->20 k5, max_pool 2, relu,
 fc 320->50->10. Each layer is timed on the input it really gets in that network (conv
@@ -113,36 +114,47 @@ def resnet_shapes(width):
 
 
 def resnet_rows(batch, width, repeat):
-    """Forward and backward ms of each ResNet-18 conv shape; backward per input-gradient
-    strategy."""
-    from tinynn.ops import conv as conv_ops
+    """Forward and backward ms of each ResNet-18 conv shape: im2col with each input-gradient
+    strategy, Winograd F(2x2, 3x3) where it applies (3x3, stride 1), and what conv2d
+    picks by default ("auto")."""
+    from tinynn.ops import conv as conv_ops, winograd
     rng = numpy.random.default_rng(0)
-    strategies = ("col2im", "convolution", "auto")
-    print(f"{'ResNet-18 width %d conv (batch %d)' % (width, batch):<36}{'x':>3}{'forward':>9}"
-          + "".join(f"{'bwd ' + s:>17}" for s in strategies) + "   auto picks")
-    totals = [0.0] * (1 + len(strategies))
+    # (label, INPUT_GRAD_STRATEGY, WINOGRAD, WINOGRAD_MIN_CHANNELS) of each timed variant
+    variants = (("col2im", "col2im", "never", None), ("convolution", "convolution", "never", None),
+                ("winograd", "auto", "auto", 1), ("auto", "auto", "auto", None))
+    default_min = winograd.WINOGRAD_MIN_CHANNELS
+    print(f"{'ResNet-18 width %d conv (batch %d)' % (width, batch):<36}{'x':>3}"
+          + "".join(f"{'fwd/bwd ' + v[0]:>22}" for v in variants) + "   auto picks")
+    totals = [0.0] * (2 * len(variants))
     for cin, cout, k, stride, pad, size, count in resnet_shapes(width):
         conv = Conv2d(cin, cout, k, stride=stride, padding=pad, bias=False)
         x = tinynn.Tensor(batch_last_like((batch, cin, size, size), rng), requires_grad=cin > 1)
-        out = conv(x)
-        grad = batch_last_like(tuple(out.shape), rng)
-        fwd = timed(lambda: conv(x), repeat)[0]
-        bwd = []
-        for strategy in strategies:
-            conv_ops.INPUT_GRAD_STRATEGY = strategy
-            bwd.append(layer_times(conv, x, grad, repeat)[1][0])
-        conv_ops.INPUT_GRAD_STRATEGY = "auto"
-        w3_shape = (1, cout, cin * k * k)
-        pads = (k - 1 - pad,) * 4
-        picks = conv_ops.input_grad_strategy((stride, stride), pads, w3_shape, (k, k),
-                                             (size, size), tuple(out.shape[2:]))
-        for i, t in enumerate([fwd] + bwd):
-            totals[i] += t * count
+        grad = batch_last_like(tuple(conv(x).shape), rng)
+        times = []
+        for _, strategy, mode, min_channels in variants:
+            conv_ops.INPUT_GRAD_STRATEGY, winograd.WINOGRAD = strategy, mode
+            winograd.WINOGRAD_MIN_CHANNELS = min_channels or default_min
+            if min_channels and not (k == 3 and stride == 1):
+                times += [float("nan")] * 2                   # Winograd does not apply
+                continue
+            fwd, bwd = layer_times(conv, x, grad, repeat)
+            times += [fwd[0], bwd[0]]
+        conv_ops.INPUT_GRAD_STRATEGY, winograd.WINOGRAD = "auto", "auto"
+        winograd.WINOGRAD_MIN_CHANNELS = default_min
+        picks = type(conv(x).grad_fn).__name__ if cin > 1 else "(no input grad)"
+        if picks == "Conv2d":
+            picks = conv_ops.input_grad_strategy(
+                (stride, stride), (k - 1 - pad,) * 4, (1, cout, cin * k * k), (k, k),
+                (size, size), tuple(conv(x).shape[2:]))
+        for i, t in enumerate(times):
+            totals[i] += 0.0 if t != t else t * count         # nan: not applicable
         name = f"{cin}->{cout} k{k} s{stride} p{pad} {size}x{size}"
-        print(f"{name:<36}{count:>3}{fwd:>9.3f}" + "".join(f"{t:>17.3f}" for t in bwd)
-              + f"   {picks if cin > 1 else '(no input grad)'}")
-    print(f"{'total (weighted by count)':<39}{totals[0]:>9.2f}"
-          + "".join(f"{t:>17.2f}" for t in totals[1:]))
+        print(f"{name:<36}{count:>3}" + "".join(f"{times[i]:>11.3f}{times[i + 1]:>11.3f}"
+                                                 for i in range(0, len(times), 2))
+              + f"   {picks}")
+    print(f"{'total (weighted by count)':<39}" + "".join(
+        f"{totals[i]:>11.2f}{totals[i + 1]:>11.2f}" for i in range(0, len(totals), 2))
+          + "\n(winograd totals leave out the layers it does not apply to)")
 
 
 def resnet_norm_rows(batch, width, repeat):

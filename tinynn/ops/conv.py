@@ -12,6 +12,7 @@ from ..autograd import Function
 from ..backend import CPU, device_of, get_array_module
 from .conv_kernels import (BATCH_LAST, col2im, conv_output_size, crop, im2col_rows, pair, padded,
                            row_chunks, same_padding, window_view)
+from .winograd import WinogradConv2d, use_winograd
 
 __all__ = ["Conv2d", "conv2d", "conv2d_padding"]
 
@@ -342,5 +343,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, 
     stride, dilation = check_conv2d_args(stride, dilation, groups, _name)
     padding = conv2d_padding(padding, tuple(weight.shape[-2:]), stride, dilation, _name)
     _check_shapes(input, weight, bias, groups, padding, dilation, _name)
+    if use_winograd(input.array, weight.array, stride, dilation, groups, padding):
+        return WinogradConv2d.apply(input, weight, bias, padding=padding)
     params = dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
     return Conv2d.apply(input, weight, bias, **params)
