@@ -142,3 +142,20 @@ def test_transforms_against_their_definition():
     dg = winograd.filter_grad(du)
     assert dg.flags.c_contiguous
     np.testing.assert_allclose(dg[1, 2], big_g.T @ du[:, :, 1, 2] @ big_g, rtol=1e-14)
+
+
+@pytest.mark.parametrize("shape", [(2, 3, 7, 5), (1, 2, 8, 6)])
+def test_bands_add_up_to_one_band(any_width, shape, monkeypatch):
+    """Forward, the input gradient and the weight gradient run band by band over tile rows
+    (one tile row per band here); odd heights leave the last band half empty."""
+    rng = np.random.default_rng(10)
+    x, w, b = rng.standard_normal(shape), rng.standard_normal((4, shape[1], 3, 3)), None
+    monkeypatch.setattr(winograd, "BAND_BYTES", 1 << 40)
+    one, _ = _results(x, w, b, 1, "auto")
+    monkeypatch.setattr(winograd, "BAND_BYTES", 1)
+    assert len(winograd.tile_bands(winograd.tile_counts(shape[2:]), shape[1], shape[0], 8)) > 2
+    banded, op = _results(x, w, b, 1, "auto")
+    assert op == "WinogradConv2d"
+    for got, expected in zip(banded[:3], one[:3]):
+        np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
+    assert gradcheck(lambda *t: conv2d(*t, padding=1), (t64(x), t64(w)))

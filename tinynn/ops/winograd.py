@@ -12,30 +12,38 @@ where ``*`` is elementwise. Summed over channels, each of the 16 positions (a, b
 (9 per output). The transforms are additions of strided slices (B and A hold 0 and +-1,
 G also 1/2, so float32 keeps its accuracy: about 1e-6 relative error here).
 
-Why here, and only for wide layers: with NumPy the transforms cost passes over 4x-sized
-arrays whose inner runs are N floats long (tiles step by 2 pixels in a batch-last layout),
-so the 2.25x fewer multiplies pay only where the GEMMs dominate. Measured on the 2-core
-EPYC (benchmarks/bench_conv_layers.py), forward of ResNet-18-64's layers, batch 64:
-128 channels at 14x14 and 256 at 7x7 1.17x faster than im2col, 512 at 4x4 1.8x (im2col
-also multiplies the zero padding there: a third of its work at 4x4); 64 channels at 28x28
-0.8x (a GEMM over only K = 64 channels runs at 150 GFLOP/s, not 300). Hence
-``WINOGRAD_MIN_CHANNELS``.
+Why only for wide layers: with NumPy the transforms are some 20 passes over arrays up to
+4x the input's size (memory bound, and partly over runs of only N floats, as tiles step by
+2 pixels in a batch-last layout), so the 2.25x fewer multiplies pay only where the GEMMs
+dominate, and mostly in backward (forward's transform of the input is reused for the
+weight gradient). Measured on the 2-core EPYC (``benchmarks/bench_conv_layers.py
+--resnet --width 64``, forward / backward ms, batch 64, im2col's best against this):
+512 channels at 4x4 13.8 / 31.7 against 11.9 / 19.3 (im2col also multiplies the zero
+padding: 31% of its work at 4x4); 256 at 7x7 12.5 / 26.9 against 12.9 / 22.0; 128 at
+14x14 about even; 64 at 28x28 15.4 / 31.4 against 27.7 / 68.6 (a GEMM over only K = 64
+channels runs at 150 GFLOP/s, not 300). In the whole ResNet-18-64 step (A/B in one
+process, alternating every step) taking it from 128 channels was 3-5% faster than
+im2col everywhere, and faster than from 256. Hence ``WINOGRAD_MIN_CHANNELS``.
 
 Backward uses the same pieces: the input gradient is this convolution of the padded output
 gradient with the flipped, transposed kernel, whose transform is a permutation of U's
 (``products(..., adjoint=True)``); the weight gradient is G^T dU G with
 dU[a, b] = dM[a, b] @ V[a, b]^T, dM the output gradient's tiles spread by A (``A dY A^T``).
 V is kept from forward (4x the input; cheaper than transforming the input again).
+Everything runs band by band over tile rows (``BAND_BYTES``), which bounds the products'
+and intermediates' memory whatever the image size.
 
 Arrays are batch-last in memory as in ``conv_kernels``: inputs (C, H, W, N), tiles
-(C, TY, TX, N).
+(C, TY, TX, N). CPU only (NumPy arrays): on a GPU the im2col path's one large GEMM is kept.
 """
+import numpy
+
 from ..autograd import Function
-from ..backend import get_array_module
 from .conv_kernels import BATCH_LAST, padded
 
-__all__ = ["WinogradConv2d", "use_winograd", "filter_transform", "filter_grad", "input_transform",
-           "output_transform", "grad_output_transform", "products", "tile_counts"]
+__all__ = ["WinogradConv2d", "use_winograd", "convolve", "weight_grad", "filter_transform",
+           "filter_grad", "input_transform", "output_transform", "grad_output_transform",
+           "products", "tile_counts", "tile_bands"]
 
 # Layers with fewer input or output channels than this use im2col (see the module docstring).
 WINOGRAD_MIN_CHANNELS = 128
@@ -57,7 +65,7 @@ def use_winograd(x, weight, stride, dilation, groups, padding):
     padding of at most 2 on each side (the input gradient's convolution then needs none
     cropped), at least ``WINOGRAD_MIN_CHANNELS`` channels in and out.
     """
-    if WINOGRAD == "never" or x.ndim != 4 or get_array_module(x).__name__ != "numpy":
+    if WINOGRAD == "never" or x.ndim != 4 or not isinstance(x, numpy.ndarray):
         return False
     f, c, kh, kw = weight.shape
     return ((kh, kw) == (3, 3) and tuple(stride) == (1, 1) and tuple(dilation) == (1, 1)
@@ -71,29 +79,28 @@ def tile_counts(out_size):
 
 # ---------------------------------------------------------------------------- transforms
 
-def _kernel_map(xp, dtype):
+def _kernel_map(dtype):
     """The (16, 9) matrix kron(G, G): U[a, b] = sum over (i, j) of G[a, i] G[b, j] g[i, j]."""
-    g = xp.asarray(_G, dtype=dtype)
-    return xp.kron(g, g)
+    g = numpy.asarray(_G, dtype=dtype)
+    return numpy.kron(g, g)
 
 
 def filter_transform(weight):
     """U (4, 4, F, C), C-contiguous: G g G^T for each (f, c) kernel g of ``weight`` (F, C, 3, 3).
 
-    One GEMM, (16, 9) @ (9, F*C) (an einsum over the same axes ran 20x slower at 512x512).
+    One GEMM, (16, 9) @ (9, F*C) (an einsum over the same axes took 10x longer at 512x512,
+    and its result was not contiguous).
     """
-    xp = get_array_module(weight)
     f, c = weight.shape[:2]
-    u = _kernel_map(xp, weight.dtype) @ weight.reshape(f * c, 9).T
+    u = _kernel_map(weight.dtype) @ weight.reshape(f * c, 9).T
     return u.reshape(4, 4, f, c)
 
 
 def filter_grad(grad_u):
     """The kernel gradient (F, C, 3, 3), C-contiguous, from U's gradient (4, 4, F, C):
     G^T dU G for each (f, c), as one GEMM (F*C, 16) @ (16, 9)."""
-    xp = get_array_module(grad_u)
     f, c = grad_u.shape[2:]
-    return (grad_u.reshape(16, f * c).T @ _kernel_map(xp, grad_u.dtype)).reshape(f, c, 3, 3)
+    return (grad_u.reshape(16, f * c).T @ _kernel_map(grad_u.dtype)).reshape(f, c, 3, 3)
 
 
 def _b_transpose(d, out):
@@ -101,11 +108,10 @@ def _b_transpose(d, out):
 
     B^T = [[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]].
     """
-    xp = get_array_module(out[0])
-    xp.subtract(d[0], d[2], out=out[0])
-    xp.add(d[1], d[2], out=out[1])
-    xp.subtract(d[2], d[1], out=out[2])
-    xp.subtract(d[1], d[3], out=out[3])
+    numpy.subtract(d[0], d[2], out=out[0])
+    numpy.add(d[1], d[2], out=out[1])
+    numpy.subtract(d[2], d[1], out=out[2])
+    numpy.subtract(d[1], d[3], out=out[3])
 
 
 def input_transform(x, tiles):
@@ -113,17 +119,15 @@ def input_transform(x, tiles):
 
     ``x`` is the padded input (N, C, Hp, Wp), best batch-last in memory, with
     Hp >= 2*TY + 2 and Wp >= 2*TX + 2; tile (ty, tx) reads rows 2*ty .. 2*ty+3 and the
-    same columns. Columns first: those passes read runs of only N floats (every other
-    pixel), so they make the 2x-sized intermediate; the row passes that make the 4x-sized
-    V read runs of TX*N (measured 1.6x faster than rows first).
+    same columns. Columns first (4 passes reading every other pixel: runs of N floats),
+    then rows (16 passes over runs of TX*N floats).
     """
-    xp = get_array_module(x)
     ty, tx = tiles
     d = x.transpose(1, 2, 3, 0)[:, :2 * ty + 2]                  # (C, rows used, Wp, N)
     c, h, _, n = d.shape
-    cols = xp.empty((4, c, h, tx, n), dtype=x.dtype)             # d B, per block column
+    cols = numpy.empty((4, c, h, tx, n), dtype=x.dtype)          # d B, per block column
     _b_transpose([d[:, :, b:b + 2 * tx - 1:2] for b in range(4)], cols)
-    v = xp.empty((4, 4, c, ty, tx, n), dtype=x.dtype)
+    v = numpy.empty((4, 4, c, ty, tx, n), dtype=x.dtype)
     for b in range(4):
         _b_transpose([cols[b][:, a:a + 2 * ty - 1:2] for a in range(4)],
                      [v[a, b] for a in range(4)])
@@ -137,27 +141,27 @@ def products(u, v, adjoint=False):
     transposed one of the input gradient, whose transform is U[P a, P b]^T (``_FLIP``): then
     u is the forward's (4, 4, C_out, C_in) and v holds C_out channels.
     """
-    xp = get_array_module(v)
     channels_out = u.shape[3] if adjoint else u.shape[2]
-    m = xp.empty((4, 4, channels_out) + v.shape[3:], dtype=v.dtype)
+    m = numpy.empty((4, 4, channels_out) + v.shape[3:], dtype=v.dtype)
     for a in range(4):
         for b in range(4):
             kernel = u[_FLIP[a], _FLIP[b]].T if adjoint else u[a, b]
-            xp.matmul(kernel, v[a, b].reshape(v.shape[2], -1),
+            numpy.matmul(kernel, v[a, b].reshape(v.shape[2], -1),
                       out=m[a, b].reshape(channels_out, -1))
     return m
 
 
-def output_transform(m, out_size):
+def output_transform(m, out_size, out=None):
     """The output (F, OH, OW, N), C-contiguous, from the tiles' products m (4, 4, F, TY, TX, N):
     each tile's 2x2 outputs are A^T M A, A^T = [[1, 1, 1, 0], [0, 1, -1, -1]]; the last
-    tiles' second row or column is dropped when OH or OW is odd."""
-    xp = get_array_module(m)
+    tiles' second row or column is dropped when OH or OW is odd. ``out``: an (F, OH, OW, N)
+    array to write into instead (e.g. a band of rows of a larger output)."""
     f, ty, tx, n = m.shape[2:]
-    s = xp.empty((2, 4, f, ty, tx, n), dtype=m.dtype)           # A^T M, per block column
+    s = numpy.empty((2, 4, f, ty, tx, n), dtype=m.dtype)        # A^T M, per block column
     for i in range(2):
         _a_transpose(m, i, s[i])
-    out = xp.empty((f,) + tuple(out_size) + (n,), dtype=m.dtype)
+    if out is None:
+        out = numpy.empty((f,) + tuple(out_size) + (n,), dtype=m.dtype)
     for i in range(2):
         for j in range(2):
             target = out[:, i::2, j::2]                          # output pixels (2ty+i, 2tx+j)
@@ -168,12 +172,11 @@ def output_transform(m, out_size):
 
 def _a_transpose(m, i, out):
     """out = sum over a of A^T[i, a] m[a]: m[0] + m[1] + m[2] (i = 0) or m[1] - m[2] - m[3]."""
-    xp = get_array_module(out)
     if i == 0:
-        xp.add(m[0], m[1], out=out)
+        numpy.add(m[0], m[1], out=out)
         out += m[2]
     else:
-        xp.subtract(m[1], m[2], out=out)
+        numpy.subtract(m[1], m[2], out=out)
         out -= m[3]
 
 
@@ -183,16 +186,15 @@ def grad_output_transform(grad, tiles):
 
     A = [[1, 0], [1, 1], [1, -1], [0, -1]] spreads a tile back over the 4x4 product.
     """
-    xp = get_array_module(grad)
     ty, tx = tiles
     f, oh, ow, n = grad.shape
     if (oh, ow) != (2 * ty, 2 * tx):                             # odd: zero-fill the last tiles
-        even = xp.zeros((f, 2 * ty, 2 * tx, n), dtype=grad.dtype)
+        even = numpy.zeros((f, 2 * ty, 2 * tx, n), dtype=grad.dtype)
         even[:, :oh, :ow] = grad
         grad = even
-    cols = xp.empty((4, f, 2 * ty, tx, n), dtype=grad.dtype)    # dY A^T: short runs, 2x size
+    cols = numpy.empty((4, f, 2 * ty, tx, n), dtype=grad.dtype) # dY A^T: short runs, 2x size
     _a(grad[:, :, 0::2], grad[:, :, 1::2], cols)
-    dm = xp.empty((4, 4, f, ty, tx, n), dtype=grad.dtype)
+    dm = numpy.empty((4, 4, f, ty, tx, n), dtype=grad.dtype)
     for b in range(4):                                           # A (dY A^T): runs of TX*N
         _a(cols[b][:, 0::2], cols[b][:, 1::2], [dm[a, b] for a in range(4)])
     return dm
@@ -200,11 +202,63 @@ def grad_output_transform(grad, tiles):
 
 def _a(y0, y1, out):
     """out[k] = A[k, 0] y0 + A[k, 1] y1: y0, y0 + y1, y0 - y1, -y1."""
-    xp = get_array_module(out[0])
     out[0][...] = y0
-    xp.add(y0, y1, out=out[1])
-    xp.subtract(y0, y1, out=out[2])
-    xp.negative(y1, out=out[3])
+    numpy.add(y0, y1, out=out[1])
+    numpy.subtract(y0, y1, out=out[2])
+    numpy.negative(y1, out=out[3])
+
+
+# ---------------------------------------------------------------------------- bands
+
+# Bytes of transformed input (V) per band of tile rows. Bands bound the memory of the
+# products and intermediates (16x the output's size in one band: 0.8 GB for a 256-channel
+# 56x56 layer at batch 64); on ResNet-18-64's layers 2-8 MB bands and one band measured
+# within noise of each other.
+BAND_BYTES = 4 << 20
+
+
+def tile_bands(tiles, channels, batch, itemsize):
+    """(start, stop) bands of tile rows, each about ``BAND_BYTES`` of V (at least one row)."""
+    ty, tx = tiles
+    step = max(1, min(ty, BAND_BYTES // (16 * channels * tx * batch * itemsize)))
+    return [(start, min(ty, start + step)) for start in range(0, ty, step)]
+
+
+def convolve(x_padded, u, out_size, adjoint=False, keep=False):
+    """The convolution (F, OH, OW, N) of the padded input ``x_padded`` (N, C, Hp, Wp) (rows
+    and columns enough for whole tiles), band by band of tile rows; and, with ``keep``,
+    each band's V (for the weight gradient), else None.
+
+    u: the forward's U (4, 4, F, C), taken as the input gradient's kernel with ``adjoint``.
+    """
+    oh, ow = out_size
+    n, c = x_padded.shape[:2]
+    tiles = tile_counts(out_size)
+    channels_out = u.shape[3] if adjoint else u.shape[2]
+    out = numpy.empty((channels_out, oh, ow, n), dtype=x_padded.dtype)
+    kept = []
+    for start, stop in tile_bands(tiles, c, n, x_padded.itemsize):
+        v = input_transform(x_padded[:, :, 2 * start:2 * stop + 2], (stop - start, tiles[1]))
+        rows = out[:, 2 * start:min(2 * stop, oh)]
+        output_transform(products(u, v, adjoint), rows.shape[1:3], out=rows)
+        if keep:
+            kept.append(v)
+    return out, (kept if keep else None)
+
+
+def weight_grad(grad, kept, out_size, channels_in):
+    """The kernel gradient (F, C, 3, 3) from the output gradient ``grad`` (F, OH, OW, N) and
+    the bands' V kept by ``convolve``: G^T dU G with dU summed over bands of dM @ V^T."""
+    f, oh = grad.shape[:2]
+    tiles = tile_counts(out_size)
+    grad_u = None
+    for (start, stop), v in zip(tile_bands(tiles, channels_in, grad.shape[3], grad.itemsize),
+                                kept):
+        rows = grad[:, 2 * start:min(2 * stop, oh)]
+        dm = grad_output_transform(rows, (stop - start, tiles[1]))
+        band = numpy.matmul(dm.reshape(16, f, -1), v.reshape(16, channels_in, -1).transpose(0, 2, 1))
+        grad_u = band if grad_u is None else numpy.add(grad_u, band, out=grad_u)
+    return filter_grad(grad_u.reshape(4, 4, f, channels_in))
 
 
 # ---------------------------------------------------------------------------- the op
@@ -226,17 +280,16 @@ class WinogradConv2d(Function):
         # the last tiles then read zeros, and their extra outputs are dropped.
         x_padded = padded(x, top, bottom + 2 * tiles[0] - out_size[0],
                           left, right + 2 * tiles[1] - out_size[1], order=BATCH_LAST)
-        v = input_transform(x_padded, tiles)
         u = filter_transform(weight)
-        out = output_transform(products(u, v), out_size)          # (F, OH, OW, N)
+        out, kept = convolve(x_padded, u, out_size, keep=True)      # (F, OH, OW, N)
         if bias is not None:
             out += bias[:, None, None, None]
-        self.save_for_backward(v, u)
+        self.save_for_backward(u, *kept)
         self.padding, self.in_size, self.out_size = padding, (h, w), out_size
         return out.transpose(3, 0, 1, 2)
 
     def backward(self, grad):
-        v, u = self.saved_arrays
+        u, *kept = self.saved_arrays
         top, bottom, left, right = self.padding
         g = grad.transpose(1, 2, 3, 0)                             # (F, OH, OW, N)
         needs = self.needs_input_grad
@@ -248,14 +301,9 @@ class WinogradConv2d(Function):
             g_padded = padded(grad, 2 - top, 2 - bottom + 2 * tiles[0] - self.in_size[0],
                               2 - left, 2 - right + 2 * tiles[1] - self.in_size[1],
                               order=BATCH_LAST)
-            m = products(u, input_transform(g_padded, tiles), adjoint=True)
-            gx = output_transform(m, self.in_size).transpose(3, 0, 1, 2)
+            gx = convolve(g_padded, u, self.in_size, adjoint=True)[0].transpose(3, 0, 1, 2)
         if needs[1]:
-            dm = grad_output_transform(g, tile_counts(self.out_size))
-            xp = get_array_module(dm)
-            f, c = u.shape[2:]
-            grad_u = xp.matmul(dm.reshape(16, f, -1), v.reshape(16, c, -1).transpose(0, 2, 1))
-            gw = filter_grad(grad_u.reshape(4, 4, f, c))
+            gw = weight_grad(g, kept, self.out_size, u.shape[3])
         if needs[2]:
             gb = g.sum(axis=(1, 2, 3))
         return gx, gw, gb
