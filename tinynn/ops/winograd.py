@@ -147,7 +147,7 @@ def products(u, v, adjoint=False):
         for b in range(4):
             kernel = u[_FLIP[a], _FLIP[b]].T if adjoint else u[a, b]
             numpy.matmul(kernel, v[a, b].reshape(v.shape[2], -1),
-                      out=m[a, b].reshape(channels_out, -1))
+                         out=m[a, b].reshape(channels_out, -1))
     return m
 
 
@@ -256,7 +256,8 @@ def weight_grad(grad, kept, out_size, channels_in):
                                 kept):
         rows = grad[:, 2 * start:min(2 * stop, oh)]
         dm = grad_output_transform(rows, (stop - start, tiles[1]))
-        band = numpy.matmul(dm.reshape(16, f, -1), v.reshape(16, channels_in, -1).transpose(0, 2, 1))
+        band = numpy.matmul(dm.reshape(16, f, -1),
+                            v.reshape(16, channels_in, -1).transpose(0, 2, 1))
         grad_u = band if grad_u is None else numpy.add(grad_u, band, out=grad_u)
     return filter_grad(grad_u.reshape(4, 4, f, channels_in))
 
