@@ -141,11 +141,12 @@ def resnet_rows(batch, width, repeat):
             times += [fwd[0], bwd[0]]
         conv_ops.INPUT_GRAD_STRATEGY, winograd.WINOGRAD = "auto", "auto"
         winograd.WINOGRAD_MIN_CHANNELS = default_min
-        picks = type(conv(x).grad_fn).__name__ if cin > 1 else "(no input grad)"
+        out = conv(x)                                         # what conv2d picks by default
+        picks = type(out.grad_fn).__name__ if cin > 1 else "(no input grad)"
         if picks == "Conv2d":
             picks = conv_ops.input_grad_strategy(
                 (stride, stride), (k - 1 - pad,) * 4, (1, cout, cin * k * k), (k, k),
-                (size, size), tuple(conv(x).shape[2:]))
+                (size, size), tuple(out.shape[2:]))
         for i, t in enumerate(times):
             totals[i] += 0.0 if t != t else t * count         # nan: not applicable
         name = f"{cin}->{cout} k{k} s{stride} p{pad} {size}x{size}"
