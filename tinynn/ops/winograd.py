@@ -97,10 +97,13 @@ def filter_transform(weight):
 
 
 def filter_grad(grad_u):
-    """The kernel gradient (F, C, 3, 3), C-contiguous, from U's gradient (4, 4, F, C):
-    G^T dU G for each (f, c), as one GEMM (F*C, 16) @ (16, 9)."""
+    """The kernel gradient (F, C, 3, 3) from U's gradient (4, 4, F, C): G^T dU G for each
+    (f, c), as one GEMM (F*C, 16) @ (16, 9), written into an array of its own (a reshaped
+    view would be copied once more when it becomes the weight's .grad)."""
     f, c = grad_u.shape[2:]
-    return (grad_u.reshape(16, f * c).T @ _kernel_map(grad_u.dtype)).reshape(f, c, 3, 3)
+    out = numpy.empty((f, c, 3, 3), dtype=grad_u.dtype)
+    numpy.matmul(grad_u.reshape(16, f * c).T, _kernel_map(grad_u.dtype), out=out.reshape(f * c, 9))
+    return out
 
 
 def _b_transpose(d, out):
