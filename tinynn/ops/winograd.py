@@ -215,9 +215,10 @@ def _a(y0, y1, out):
 
 # Bytes of transformed input (V) per band of tile rows. Bands bound the memory of the
 # products and intermediates (16x the output's size in one band: 0.8 GB for a 256-channel
-# 56x56 layer at batch 64); on ResNet-18-64's layers 2-8 MB bands and one band measured
-# within noise of each other.
-BAND_BYTES = 4 << 20
+# 56x56 layer at batch 64). Larger bands keep the 16 GEMMs wide: ResNet-18-64's step (A/B in
+# one process, alternating every step) took 0.92-0.95x the time with 16 MB, 32 MB or
+# unbounded bands as with 4 MB ones (GEMMs over 128-256 columns), 0.99x with 1 MB.
+BAND_BYTES = 16 << 20
 
 
 def tile_bands(tiles, channels, batch, itemsize):
