@@ -1,4 +1,5 @@
-"""2-D convolution: the ``Conv2d`` Function (im2col + GEMM, band by band) and ``conv2d``.
+"""2-D convolution: the ``Conv2d`` Function (im2col + GEMM, band by band) and ``conv2d``
+(which hands wide 3x3 stride-1 layers to ``winograd.WinogradConv2d``).
 
 Shapes: input (N, C, H, W) or unbatched (C, H, W); weight (F, C/groups, KH, KW); bias (F,);
 output (N, F, OH, OW) with OH = floor((H + 2*padding - dilation*(KH-1) - 1) / stride) + 1.
@@ -338,7 +339,8 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, 
 
     weight (F, C/groups, KH, KW), bias (F,) or None; stride, dilation: int or pair; padding:
     int, pair, 'valid' or 'same' (stride 1 only; an odd total pads one more after).
-    Returns (N, F, OH, OW) (or (F, OH, OW)).
+    Returns (N, F, OH, OW) (or (F, OH, OW)). Wide 3x3 stride-1 layers on the CPU run as
+    Winograd F(2x2, 3x3) (``ops/winograd.py``, ``use_winograd``), the rest as ``Conv2d``.
     """
     stride, dilation = check_conv2d_args(stride, dilation, groups, _name)
     padding = conv2d_padding(padding, tuple(weight.shape[-2:]), stride, dilation, _name)
