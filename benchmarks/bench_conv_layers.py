@@ -119,10 +119,9 @@ def resnet_rows(batch, width, repeat):
     picks by default ("auto")."""
     from tinynn.ops import conv as conv_ops, winograd
     rng = numpy.random.default_rng(0)
-    # (label, INPUT_GRAD_STRATEGY, WINOGRAD, WINOGRAD_MIN_CHANNELS) of each timed variant
-    variants = (("col2im", "col2im", "never", None), ("convolution", "convolution", "never", None),
-                ("winograd", "auto", "auto", 1), ("auto", "auto", "auto", None))
-    default_min = winograd.WINOGRAD_MIN_CHANNELS
+    # (label, INPUT_GRAD_STRATEGY, WINOGRAD) of each timed variant
+    variants = (("col2im", "col2im", "never"), ("convolution", "convolution", "never"),
+                ("winograd", "auto", "always"), ("auto", "auto", "auto"))
     print(f"{'ResNet-18 width %d conv (batch %d)' % (width, batch):<36}{'x':>3}"
           + "".join(f"{'fwd/bwd ' + v[0]:>22}" for v in variants) + "   auto picks")
     totals = [0.0] * (2 * len(variants))
@@ -131,16 +130,14 @@ def resnet_rows(batch, width, repeat):
         x = tinynn.Tensor(batch_last_like((batch, cin, size, size), rng), requires_grad=cin > 1)
         grad = batch_last_like(tuple(conv(x).shape), rng)
         times = []
-        for _, strategy, mode, min_channels in variants:
+        for _, strategy, mode in variants:
             conv_ops.INPUT_GRAD_STRATEGY, winograd.WINOGRAD = strategy, mode
-            winograd.WINOGRAD_MIN_CHANNELS = min_channels or default_min
-            if min_channels and not (k == 3 and stride == 1):
+            if mode == "always" and not (k == 3 and stride == 1):
                 times += [float("nan")] * 2                   # Winograd does not apply
                 continue
             fwd, bwd = layer_times(conv, x, grad, repeat)
             times += [fwd[0], bwd[0]]
         conv_ops.INPUT_GRAD_STRATEGY, winograd.WINOGRAD = "auto", "auto"
-        winograd.WINOGRAD_MIN_CHANNELS = default_min
         out = conv(x)                                         # what conv2d picks by default
         picks = type(out.grad_fn).__name__ if cin > 1 else "(no input grad)"
         if picks == "Conv2d":

@@ -1,8 +1,8 @@
 """The Winograd path of conv2d (ops/winograd.py, issue #10): 3x3, stride-1 convolutions of
 wide layers by F(2x2, 3x3) tiles must give the im2col path's output and gradients.
 
-The path is taken from ``WINOGRAD_MIN_CHANNELS`` channels up (128); the tests lower that
-bound so that small float64 cases take it, and compare with ``WINOGRAD = "never"``.
+By default only wide layers take it (``use_winograd``); the tests set ``WINOGRAD = "always"``
+so that small float64 cases take it, and compare with ``WINOGRAD = "never"``.
 """
 import numpy as np
 import pytest
@@ -20,8 +20,8 @@ from test_conv import t64
 
 @pytest.fixture
 def any_width(monkeypatch):
-    """Winograd for every eligible layer, however few its channels."""
-    monkeypatch.setattr(winograd, "WINOGRAD_MIN_CHANNELS", 1)
+    """Winograd for every layer it can compute, however small."""
+    monkeypatch.setattr(winograd, "WINOGRAD", "always")
 
 
 def _results(x, w, b, padding, mode, upstream=None):
@@ -51,13 +51,8 @@ def test_winograd_matches_im2col(n, c, f, h, w, pads, bias):
     rng = np.random.default_rng(n * 1000 + c * 100 + f * 10 + h)
     x, wt = rng.standard_normal((n, c, h, w)), rng.standard_normal((f, c, 3, 3))
     b = rng.standard_normal(f) if bias else None
-    old = winograd.WINOGRAD_MIN_CHANNELS
-    winograd.WINOGRAD_MIN_CHANNELS = 1
-    try:
-        fast, fast_op = _results(x, wt, b, pads, "auto")
-        plain, plain_op = _results(x, wt, b, pads, "never")
-    finally:
-        winograd.WINOGRAD_MIN_CHANNELS = old
+    fast, fast_op = _results(x, wt, b, pads, "always")
+    plain, plain_op = _results(x, wt, b, pads, "never")
     assert (fast_op, plain_op) == ("WinogradConv2d", "Conv2d")
     for got, expected in zip(fast, plain):
         if expected is not None:
@@ -78,7 +73,7 @@ def test_gradcheck_and_float32(any_width, padding, shapes):
     assert gradcheck(lambda *t: conv2d(*t, padding=padding), (x, w, b))
 
 
-def test_float32_accuracy_on_a_wide_layer():
+def test_float32_accuracy_on_a_wide_layer(any_width):
     """The real thing: 128 channels in float32, against the im2col path in float64."""
     rng = np.random.default_rng(7)
     x = rng.standard_normal((2, 128, 7, 7)).astype(np.float32)
@@ -114,9 +109,9 @@ def test_layouts_and_needs(any_width):
 def test_which_layers_take_the_path():
     take = winograd.use_winograd
     wide = np.zeros((128, 128, 3, 3), np.float32)
-    batch = np.zeros((2, 128, 8, 8), np.float32)
+    batch = np.zeros((64, 128, 8, 8), np.float32)     # 16 products of 128 * 128 * 1024
     assert take(batch, wide, (1, 1), (1, 1), 1, (1, 1, 1, 1))
-    assert take(batch, wide, (1, 1), (1, 1), 1, (2, 2, 0, 0))
+    assert take(batch, wide, (1, 1), (1, 1), 1, (2, 2, 1, 1))
     assert not take(batch, wide, (2, 2), (1, 1), 1, (1, 1, 1, 1))          # strided
     assert not take(batch, wide, (1, 1), (2, 2), 1, (2, 2, 2, 2))          # dilated
     assert not take(batch, wide, (1, 1), (1, 1), 1, (3, 3, 3, 3))          # padding > 2
@@ -125,8 +120,12 @@ def test_which_layers_take_the_path():
     assert not take(batch, np.zeros((64, 128, 3, 3)), (1, 1), (1, 1), 1, (1, 1, 1, 1))
     grouped = np.zeros((128, 64, 3, 3), np.float32)
     assert not take(batch, grouped, (1, 1), (1, 1), 2, (1, 1, 1, 1))
+    assert not take(batch[:32], wide, (1, 1), (1, 1), 1, (1, 1, 1, 1))     # products too small
+    assert not take(batch[:, :, :4, :4], wide, (1, 1), (1, 1), 1, (1, 1, 1, 1))
+    assert take(np.zeros((64, 512, 4, 4)), np.zeros((512, 512, 3, 3)), (1, 1), (1, 1), 1,
+                (1, 1, 1, 1))                          # ResNet-18-64's last layers
     op = lambda width: type(nn.Conv2d(width, width, 3, padding=1)(               # noqa: E731
-        tinynn.zeros(1, width, 4, 4)).grad_fn).__name__
+        tinynn.zeros(64, width, 8, 8)).grad_fn).__name__
     assert (op(128), op(64)) == ("WinogradConv2d", "Conv2d")
 
 
@@ -152,10 +151,10 @@ def test_bands_add_up_to_one_band(any_width, shape, monkeypatch):
     rng = np.random.default_rng(10)
     x, w, b = rng.standard_normal(shape), rng.standard_normal((4, shape[1], 3, 3)), None
     monkeypatch.setattr(winograd, "BAND_BYTES", 1 << 40)
-    one, _ = _results(x, w, b, 1, "auto")
+    one, _ = _results(x, w, b, 1, "always")
     monkeypatch.setattr(winograd, "BAND_BYTES", 1)
     assert len(winograd.tile_bands(winograd.tile_counts(shape[2:]), shape[1], shape[0], 8)) > 2
-    banded, op = _results(x, w, b, 1, "auto")
+    banded, op = _results(x, w, b, 1, "always")
     assert op == "WinogradConv2d"
     for got, expected in zip(banded[:3], one[:3]):
         np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)

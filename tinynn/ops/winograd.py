@@ -22,8 +22,11 @@ weight gradient). Measured on the 2-core EPYC (``benchmarks/bench_conv_layers.py
 padding: 31% of its work at 4x4); 256 at 7x7 12.5 / 26.9 against 12.9 / 22.0; 128 at
 14x14 about even; 64 at 28x28 15.4 / 31.4 against 27.7 / 68.6 (a GEMM over only K = 64
 channels runs at 150 GFLOP/s, not 300). In the whole ResNet-18-64 step (A/B in one
-process, alternating every step) taking it from 128 channels was 3-5% faster than
-im2col everywhere, and faster than from 256. Hence ``WINOGRAD_MIN_CHANNELS``.
+process, alternating every step) taking it from 128 channels was 0-7% faster than
+im2col everywhere (median of 7 runs 4.8%; least when the VM's memory was slow), and
+faster than from 256; ResNet-18-16's 128-channel 4x4 layers, whose
+16 products are 16x smaller, were not faster. Hence ``WINOGRAD_MIN_CHANNELS`` and
+``WINOGRAD_MIN_PRODUCT``.
 
 Backward uses the same pieces: the input gradient is this convolution of the padded output
 gradient with the flipped, transposed kernel, whose transform is a permutation of U's
@@ -45,11 +48,16 @@ __all__ = ["WinogradConv2d", "use_winograd", "convolve", "weight_grad", "filter_
            "filter_grad", "input_transform", "output_transform", "grad_output_transform",
            "products", "tile_counts", "tile_bands"]
 
-# Layers with fewer input or output channels than this use im2col (see the module docstring).
-WINOGRAD_MIN_CHANNELS = 128
-
-# "auto": by the rule in use_winograd; "never" turns the path off (tests compare the two).
+# "auto": the layers where it measured faster (the rule in use_winograd); "always": every
+# layer it can compute (tests compare it with im2col on small ones); "never": none.
 WINOGRAD = "auto"
+
+# "auto" takes layers with at least this many channels in and out (see the module docstring)
+WINOGRAD_MIN_CHANNELS = 128
+# ... whose 16 products have at least this many multiply-adds each (F * C * tiles): smaller
+# GEMMs run well below BLAS's peak (ResNet-18-16's 128-channel 4x4 layers at batch 64, 2^22
+# each: 0-5% slower in the whole step; ResNet-18-64's layers: 2^25 to 2^26).
+WINOGRAD_MIN_PRODUCT = 1 << 24
 
 # G maps a 3-vector of kernel taps to the 4 transformed taps.
 _G = ((1.0, 0.0, 0.0), (0.5, 0.5, 0.5), (0.5, -0.5, 0.5), (0.0, 0.0, 1.0))
@@ -61,15 +69,23 @@ _FLIP = (3, 1, 2, 0)
 def use_winograd(x, weight, stride, dilation, groups, padding):
     """True when ``conv2d`` should take the Winograd path for these arrays and settings.
 
-    A NumPy batch (N, C, H, W), a (F, C, 3, 3) kernel, stride and dilation 1, no groups,
-    padding of at most 2 on each side (the input gradient's convolution then needs none
-    cropped), at least ``WINOGRAD_MIN_CHANNELS`` channels in and out.
+    It can compute a NumPy batch (N, C, H, W) with a (F, C, 3, 3) kernel, stride and
+    dilation 1, no groups and padding of at most 2 on each side (the input gradient's
+    convolution then needs none cropped); with ``WINOGRAD = "auto"`` it takes those with
+    ``WINOGRAD_MIN_CHANNELS`` channels in and out and ``WINOGRAD_MIN_PRODUCT``-sized products.
     """
     if WINOGRAD == "never" or x.ndim != 4 or not isinstance(x, numpy.ndarray):
         return False
     f, c, kh, kw = weight.shape
-    return ((kh, kw) == (3, 3) and tuple(stride) == (1, 1) and tuple(dilation) == (1, 1)
-            and groups == 1 and max(padding) <= 2 and min(f, c) >= WINOGRAD_MIN_CHANNELS)
+    if not ((kh, kw) == (3, 3) and tuple(stride) == (1, 1) and tuple(dilation) == (1, 1)
+            and groups == 1 and max(padding) <= 2):
+        return False
+    if WINOGRAD == "always":
+        return True
+    n, _, h, w = x.shape
+    top, bottom, left, right = padding
+    ty, tx = tile_counts((h + top + bottom - 2, w + left + right - 2))
+    return min(f, c) >= WINOGRAD_MIN_CHANNELS and f * c * n * ty * tx >= WINOGRAD_MIN_PRODUCT
 
 
 def tile_counts(out_size):
