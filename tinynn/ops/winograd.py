@@ -21,12 +21,12 @@ weight gradient). Measured on the 2-core EPYC (``benchmarks/bench_conv_layers.py
 512 channels at 4x4 13.8 / 31.7 against 11.9 / 19.3 (im2col also multiplies the zero
 padding: 31% of its work at 4x4); 256 at 7x7 12.5 / 26.9 against 12.9 / 22.0; 128 at
 14x14 about even; 64 at 28x28 15.4 / 31.4 against 27.7 / 68.6 (a GEMM over only K = 64
-channels runs at 150 GFLOP/s, not 300). In the whole ResNet-18-64 step (A/B in one
-process, alternating every step) taking it from 128 channels was 0-7% faster than
-im2col everywhere (median of 7 runs 4.8%; least when the VM's memory was slow), and
-faster than from 256; ResNet-18-16's 128-channel 4x4 layers, whose
-16 products are 16x smaller, were not faster. Hence ``WINOGRAD_MIN_CHANNELS`` and
-``WINOGRAD_MIN_PRODUCT``.
+channels runs at 150 GFLOP/s, not 300). The whole ResNet-18-64 step, taking it from 128
+channels: 0-7% faster than im2col everywhere in 7 A/B runs inside one process,
+alternating every step (median 4.8%; least when the VM's memory was slow), 3% in 12 pairs
+of fresh processes; and faster than from 256 channels. ResNet-18-16's 128-channel 4x4
+layers, whose 16 products are 16x smaller, were not faster. Hence
+``WINOGRAD_MIN_CHANNELS`` and ``WINOGRAD_MIN_PRODUCT``.
 
 Backward uses the same pieces: the input gradient is this convolution of the padded output
 gradient with the flipped, transposed kernel, whose transform is a permutation of U's
