@@ -5,8 +5,9 @@
 ``MIRROR_DIR`` holds the four MNIST ``.gz`` files (small generated ones). MNIST's pinned
 checksums become theirs and its only source is that folder (``file://``), with no PyPI
 fallback: the example runs unchanged, on its real flags, and never touches the network.
-``EXAMPLE_FETCH_DELAY`` (seconds per 64 KiB read) slows the "download" down, so a test
-can kill the run in the middle of one; ``EXAMPLE_MIRROR_DOWN=1`` makes the source a
+``EXAMPLE_FETCH_DELAY`` (seconds before every read of a file but its first) stalls each
+"download" after its first chunk, so a test can kill the run in the middle of a file
+without racing the download's end; ``EXAMPLE_MIRROR_DOWN=1`` makes the source a
 folder that does not exist, so every download fails.
 """
 import gzip
@@ -41,10 +42,12 @@ def slow_fetch(delay):
 
     class Slow:
         def __init__(self, stream):
-            self.stream = stream
+            self.stream, self.started = stream, False
 
         def read(self, n=-1):
-            time.sleep(delay)
+            if self.started:
+                time.sleep(delay)
+            self.started = True
             return self.stream.read(n)
 
         def close(self):

@@ -167,8 +167,10 @@ def test_run_killed_during_the_download_leaves_no_torn_dataset_file(tmp_path):
     mirror, data = tmp_path / "mirror", tmp_path / "data"
     write_mirror(mirror, make_arrays(n_train=300, n_test=12))  # 235 KB: several reads
     raw = data / "MNIST" / "raw"
+    # Each file stalls for a minute after its first chunk: the kill lands inside a file
+    # (a short delay raced the download's end: the run was sometimes killed between files).
     run = start_example(mirror, "--data-dir", data, "--epochs", "1",
-                        env={"EXAMPLE_FETCH_DELAY": "0.05"})
+                        env={"EXAMPLE_FETCH_DELAY": "60"})
     wait_for(lambda: raw.is_dir() and temporaries(raw))  # in the middle of a file
     run.send_signal(signal.SIGKILL)
     run.communicate()
