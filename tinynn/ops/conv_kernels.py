@@ -169,12 +169,14 @@ def im2col_rows(win, start, stop, out=None):
 BAND_BYTES = 2 << 20
 
 
-def row_chunks(rows, bytes_per_row, on_cpu=True):
-    """``(start, stop)`` bands of ``rows`` output rows, each about ``BAND_BYTES`` of columns.
+def row_chunks(rows, bytes_per_row, on_cpu=True, band_bytes=None):
+    """``(start, stop)`` bands of ``rows`` output rows, each about ``band_bytes`` (default
+    ``BAND_BYTES``) of columns, at least one row.
 
     One band on a GPU, where a single large GEMM is best.
     """
-    step = rows if not on_cpu else max(1, min(rows, BAND_BYTES // max(1, bytes_per_row)))
+    band_bytes = BAND_BYTES if band_bytes is None else band_bytes
+    step = rows if not on_cpu else max(1, min(rows, band_bytes // max(1, bytes_per_row)))
     return [(start, min(rows, start + step)) for start in range(0, rows, step)]
 
 

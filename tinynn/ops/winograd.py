@@ -42,11 +42,11 @@ Arrays are batch-last in memory as in ``conv_kernels``: inputs (C, H, W, N), til
 import numpy
 
 from ..autograd import Function
-from .conv_kernels import BATCH_LAST, padded
+from .conv_kernels import BATCH_LAST, conv_output_size, padded, row_chunks
 
 __all__ = ["WinogradConv2d", "use_winograd", "convolve", "weight_grad", "filter_transform",
            "filter_grad", "input_transform", "output_transform", "grad_output_transform",
-           "products", "tile_counts", "tile_bands"]
+           "products", "output_size", "tile_counts", "tile_bands"]
 
 # "auto": the layers where it measured faster (the rule in use_winograd); "always": every
 # layer it can compute (tests compare it with im2col on small ones); "never": none.
@@ -82,10 +82,17 @@ def use_winograd(x, weight, stride, dilation, groups, padding):
         return False
     if WINOGRAD == "always":
         return True
-    n, _, h, w = x.shape
+    ty, tx = tile_counts(output_size(x.shape, padding))
+    return (min(f, c) >= WINOGRAD_MIN_CHANNELS
+            and f * c * x.shape[0] * ty * tx >= WINOGRAD_MIN_PRODUCT)
+
+
+def output_size(x_shape, padding):
+    """(OH, OW) of a 3x3, stride-1 convolution of an (N, C, H, W) input padded by
+    (top, bottom, left, right)."""
     top, bottom, left, right = padding
-    ty, tx = tile_counts((h + top + bottom - 2, w + left + right - 2))
-    return min(f, c) >= WINOGRAD_MIN_CHANNELS and f * c * n * ty * tx >= WINOGRAD_MIN_PRODUCT
+    return (conv_output_size(x_shape[2], 3, 1, (top, bottom)),
+            conv_output_size(x_shape[3], 3, 1, (left, right)))
 
 
 def tile_counts(out_size):
@@ -239,9 +246,8 @@ BAND_BYTES = 16 << 20
 
 def tile_bands(tiles, channels, batch, itemsize):
     """(start, stop) bands of tile rows, each about ``BAND_BYTES`` of V (at least one row)."""
-    ty, tx = tiles
-    step = max(1, min(ty, BAND_BYTES // (16 * channels * tx * batch * itemsize)))
-    return [(start, min(ty, start + step)) for start in range(0, ty, step)]
+    return row_chunks(tiles[0], 16 * channels * tiles[1] * batch * itemsize,
+                      band_bytes=BAND_BYTES)
 
 
 def convolve(x_padded, u, out_size, adjoint=False, keep=False):
@@ -293,9 +299,9 @@ class WinogradConv2d(Function):
     """
 
     def forward(self, x, weight, bias, *, padding):
-        n, c, h, w = x.shape
+        h, w = x.shape[2:]
         top, bottom, left, right = padding
-        out_size = (h + top + bottom - 2, w + left + right - 2)
+        out_size = output_size(x.shape, padding)
         tiles = tile_counts(out_size)
         # Pad one more row (column) below (right) when the output's height (width) is odd:
         # the last tiles then read zeros, and their extra outputs are dropped.
