@@ -159,6 +159,64 @@ def test_kept_and_recopied_columns_agree(kwargs, shapes, monkeypatch):
     assert len(saved[1]) == 4 and saved[1][1] == c     # the padded input (N, C, H, W)
 
 
+# blocks of one column; of 5, 12 and 4 columns (below) with a remainder; no blocks
+@pytest.mark.parametrize("tiny_product", [7, 150, 1 << 40])
+@pytest.mark.parametrize("keep", [True, False])                # kept or re-copied (banded) columns
+@pytest.mark.parametrize("kwargs, shapes", [
+    (dict(padding=1), ((2, 1, 6, 7), (3, 1, 3, 3))),                       # a first layer
+    (dict(padding=(1, 0), dilation=(1, 2), groups=3), ((2, 3, 6, 8), (6, 1, 2, 3))),
+    (dict(stride=2), ((3, 2, 7, 7), (2, 2, 3, 3))),
+])
+def test_tiny_weight_gradients_summed_over_blocks_match_one_product(tiny_product, keep, kwargs,
+                                                                    shapes, monkeypatch):
+    """A tiny weight gradient (a first layer's) is summed over blocks of columns on a CPU
+    (conv.columns_times_grad), with a remainder block when they do not divide P; the sum
+    equals the single product, and the gradient passes gradcheck."""
+    x, w, b = _random_case(shapes, seed=12)
+    monkeypatch.setattr(conv_ops, "KEEP_COLUMNS_BYTES", 1 << 40 if keep else 0)
+    monkeypatch.setattr(conv_kernels, "BAND_BYTES", 1 << 40 if keep else 150)
+    one, blocked = _results_with(monkeypatch, conv_ops, "TINY_PRODUCT", (0, tiny_product),
+                                 x, w, b, kwargs)
+    for expected, got in zip(one, blocked):
+        np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
+    assert gradcheck(lambda *t: conv2d(*t, **kwargs), (t64(x), t64(w), t64(b)))
+
+
+def test_tiny_weight_gradient_blocks_and_remainder():
+    """columns_times_grad's blocks: P = 3 blocks of 5 plus a remainder of 2, float32 kept,
+    one product (no blocks) off the CPU or for a result above TINY_WEIGHT_GRAD."""
+    rng = np.random.default_rng(13)
+    cols = rng.standard_normal((2, 4, 17)).astype(np.float32)
+    g = rng.standard_normal((2, 3, 17)).astype(np.float32)
+    expected = cols.astype(np.float64) @ g.astype(np.float64).transpose(0, 2, 1)
+    saved = conv_ops.TINY_PRODUCT
+    try:
+        conv_ops.TINY_PRODUCT = 4 * 3 * 5       # blocks of 5 columns
+        got = conv_ops.columns_times_grad(cols, g)
+    finally:
+        conv_ops.TINY_PRODUCT = saved
+    assert got.shape == (2, 4, 3) and got.dtype == np.float32
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)
+    calls = []
+
+    class Recording(np.ndarray):
+        def __matmul__(self, other):
+            calls.append(self.shape)
+            return np.asarray(self) @ other
+
+    saved = conv_ops.TINY_PRODUCT
+    try:
+        conv_ops.TINY_PRODUCT = 1               # blocks of one column, where allowed
+        for cpu, rows in ((False, 4), (True, 30), (True, 4)):   # 30 x 20 > TINY_WEIGHT_GRAD
+            c = rng.standard_normal((1, rows, 64)).view(Recording)
+            conv_ops.columns_times_grad(c, rng.standard_normal((1, 20 if rows == 30 else 3, 64)),
+                                        on_cpu=cpu)
+    finally:
+        conv_ops.TINY_PRODUCT = saved
+    # one product over all 64 columns each, then 64 blocks of one column
+    assert calls == [(1, 4, 64), (1, 30, 64), (1, 64, 4, 1)]
+
+
 def test_row_chunks_cover_every_row_once():
     half = conv_kernels.BAND_BYTES // 2
     assert conv_kernels.row_chunks(7, half) == [(0, 2), (2, 4), (4, 6), (6, 7)]
