@@ -4,7 +4,7 @@
     python benchmarks/bench_conv_layers.py --resnet [--width 16] [--repeat 15]
 
 ``--resnet``: instead, every distinct conv shape of ResNet-18 (28x28 input) with each
-input-gradient strategy of ``ops/conv.py`` (col2im, convolution of the output gradient),
+input-gradient strategy of ``ops/conv.py`` (col2im, rows, convolution of the output gradient),
 Winograd F(2x2, 3x3) (``ops/winograd.py``, 3x3 stride-1 layers) and what conv2d picks by
 default ("auto"), then its batch norms and ReLUs, times weighted by how often each shape
 occurs in the network.
@@ -14,6 +14,7 @@ fc 320->50->10. Each layer is timed on the input it really gets in that network 
 outputs are batch-last views, pool outputs contiguous), backward with an upstream gradient
 in the layout the next layer really sends. Times are the median of ``--repeat`` runs (the
 minimum in brackets), in milliseconds. ``--torch`` adds PyTorch's times when it is installed.
+A last line times conv2's backward with each input-gradient strategy.
 """
 import argparse
 import os
@@ -79,6 +80,26 @@ def tinynn_rows(batch, repeat):
     return rows
 
 
+def conv2_strategy_times(batch, repeat):
+    """conv2's backward ms (median) with each input-gradient strategy, and auto's pick."""
+    from tinynn.ops import conv as conv_ops
+    rng = numpy.random.default_rng(0)
+    conv2 = Conv2d(10, 20, kernel_size=5)
+    x = tinynn.Tensor(rng.standard_normal((batch, 10, 12, 12), dtype=numpy.float32),
+                      requires_grad=True)
+    grad = batch_last_like((batch, 20, 8, 8), rng)
+    times = {}
+    try:
+        for strategy in ("col2im", "rows", "convolution"):
+            conv_ops.INPUT_GRAD_STRATEGY = strategy
+            times[strategy] = layer_times(conv2, x, grad, repeat)[1][0]
+    finally:
+        conv_ops.INPUT_GRAD_STRATEGY = "auto"
+    picks = conv_ops.input_grad_strategy((1, 1), (4, 4, 4, 4), (1, 20, 250), (5, 5),
+                                         (12, 12), (8, 8))
+    return times, picks
+
+
 def torch_rows(batch, repeat):
     import torch
     import torch.nn.functional as TF
@@ -120,7 +141,8 @@ def resnet_rows(batch, width, repeat):
     from tinynn.ops import conv as conv_ops, winograd
     rng = numpy.random.default_rng(0)
     # (label, INPUT_GRAD_STRATEGY, WINOGRAD) of each timed variant
-    variants = (("col2im", "col2im", "never"), ("convolution", "convolution", "never"),
+    variants = (("col2im", "col2im", "never"), ("rows", "rows", "never"),
+                ("convolution", "convolution", "never"),
                 ("winograd", "auto", "always"), ("auto", "auto", "auto"))
     print(f"{'ResNet-18 width %d conv (batch %d)' % (width, batch):<36}{'x':>3}"
           + "".join(f"{'fwd/bwd ' + v[0]:>22}" for v in variants) + "   auto picks")
@@ -222,6 +244,9 @@ def main():
     if reference:
         line += f"{totals[2]:>12.3f}{totals[3]:>12.3f}"
     print(line)
+    times, picks = conv2_strategy_times(args.batch, args.repeat)
+    print("\nconv2 backward ms by input-gradient strategy: "
+          + ", ".join(f"{name} {t:.3f}" for name, t in times.items()) + f" (auto picks {picks})")
 
 
 if __name__ == "__main__":

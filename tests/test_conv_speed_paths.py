@@ -1,8 +1,9 @@
 """The speed paths of conv, batch norm and relu (issue #10) give the same results as the plain ones.
 
-Conv2d's input gradient has two strategies (ops/conv.py: col2im of the columns' gradient, or
-a convolution of the padded output gradient with the flipped kernel, stride 1 only); both
-must agree with each other and pass gradcheck whatever "auto" would pick.
+Conv2d's input gradient has three strategies (ops/conv.py: col2im of the columns' gradient;
+'rows', the same with the kernel's columns folded into the GEMM, width stride 1 only; or a
+convolution of the padded output gradient with the flipped kernel, stride 1 only); all must
+agree with each other and pass gradcheck whatever "auto" would pick.
 """
 import warnings
 
@@ -19,7 +20,7 @@ from tinynn.ops.conv import conv2d
 from opcheck import check_op
 from test_conv import _conv_case, conv_configs, t64
 
-STRATEGIES = ("col2im", "convolution")
+STRATEGIES = ("col2im", "rows", "convolution")
 
 
 @pytest.fixture
@@ -48,8 +49,9 @@ def test_strategies_agree(cfg):
             results.append(_input_grad(x, w, b, kwargs))
         finally:
             conv_ops.INPUT_GRAD_STRATEGY = "auto"
-    for a, b_ in zip(*results):
-        np.testing.assert_allclose(a, b_, rtol=1e-10, atol=1e-10)
+    for other in results[1:]:
+        for expected, got in zip(results[0], other):
+            np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-10)
 
 
 @pytest.mark.parametrize("strategy", STRATEGIES, indirect=True)
@@ -62,6 +64,7 @@ def test_strategies_agree(cfg):
     (dict(padding=3), ((1, 2, 4, 4), (2, 2, 3, 3))),                            # pad > k-1
     (dict(stride=2, padding=1), ((2, 3, 7, 6), (4, 3, 3, 3))),                  # strided
     (dict(stride=(1, 2), padding=(1, 0)), ((2, 2, 5, 6), (2, 2, 3, 2))),
+    (dict(stride=(2, 1), dilation=(2, 2), padding=(1, 2)), ((2, 2, 8, 7), (3, 2, 2, 3))),
 ])
 def test_gradcheck_and_float32_per_strategy(strategy, kwargs, shapes, device):
     check_op(lambda x, w: conv2d(x, w, **kwargs), shapes, "normal", device)
@@ -74,14 +77,16 @@ def test_unbatched_and_bias(strategy):
     assert gradcheck(lambda *t: conv2d(*t, padding=1), (x, w, b))
 
 
-def test_auto_picks_convolution_for_resnet_layers_and_col2im_when_strided():
+def test_auto_picks_convolution_for_resnet_layers_rows_else_and_col2im_when_strided():
     pick = conv_ops.input_grad_strategy
     same = ((28, 28), (28, 28))
     assert pick((1, 1), (1, 1, 1, 1), (1, 16, 16 * 9), (3, 3), *same) == "convolution"
     assert pick((2, 2), (1, 1, 1, 1), (1, 32, 16 * 9), (3, 3), (28, 28), (14, 14)) == "col2im"
-    assert pick((1, 1), (-2, -2, 1, 1), (1, 16, 16 * 9), (3, 3), *same) == "col2im"  # pad > k-1
-    # the lecture CNN's conv2, 10->20 5x5 'valid' on 12x12: 4.5x more columns -> col2im
-    assert pick((1, 1), (4, 4, 4, 4), (1, 20, 10 * 25), (5, 5), (12, 12), (8, 8)) == "col2im"
+    assert pick((1, 2), (1, 1, 1, 1), (1, 16, 16 * 9), (3, 3), (28, 28), (28, 14)) == "col2im"
+    assert pick((2, 1), (1, 1, 1, 1), (1, 16, 16 * 9), (3, 3), (28, 28), (14, 28)) == "rows"
+    assert pick((1, 1), (-2, -2, 1, 1), (1, 16, 16 * 9), (3, 3), *same) == "rows"  # pad > k-1
+    # the lecture CNN's conv2, 10->20 5x5 'valid' on 12x12: 4.5x more columns -> rows
+    assert pick((1, 1), (4, 4, 4, 4), (1, 20, 10 * 25), (5, 5), (12, 12), (8, 8)) == "rows"
 
 
 @pytest.mark.parametrize("band_bytes", [1, 200])   # one output row per band, or a few

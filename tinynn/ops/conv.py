@@ -13,6 +13,7 @@ from ..autograd import Function
 from ..backend import CPU, device_of, get_array_module
 from .conv_kernels import (BATCH_LAST, col2im, conv_output_size, crop, im2col_rows, pair, padded,
                            row_chunks, same_padding, window_view)
+from .layout import allocate_in_order
 from .winograd import WinogradConv2d, use_winograd
 
 __all__ = ["Conv2d", "conv2d", "conv2d_padding"]
@@ -40,9 +41,11 @@ class Conv2d(Function):
     the padded input (KH*KW times smaller) is saved; small or strided columns are kept
     (``KEEP_COLUMNS_BYTES``).
 
-    The input gradient is either, for stride 1 where measured faster, a convolution of the
-    padded output gradient with the flipped kernel (banded like forward), or one GEMM for
-    the columns' gradient and col2im (KH*KW slice-adds); see ``input_grad_strategy``.
+    The input gradient is, for stride 1 where measured faster, a convolution of the padded
+    output gradient with the flipped kernel (banded like forward); else, with width stride
+    1, one GEMM for the gradient of whole padded rows per kernel row and KH row-adds
+    (``input_grad_by_rows``); else one GEMM for the columns' gradient and col2im (KH*KW
+    slice-adds); see ``input_grad_strategy``.
     The output is a free (N, F, OH, OW) view of the GEMM's (F, OH, OW, N) result; see
     ``conv_kernels`` for why arrays stay batch-last in memory.
     """
@@ -94,6 +97,9 @@ class Conv2d(Function):
             if strategy == "convolution":
                 gx = input_grad_by_convolution(grad, w3, kernel, dilation, flip_pads,
                                                self.x_shape, on_cpu)
+            elif strategy == "rows":
+                gx = input_grad_by_rows(grad, w3, kernel, stride, dilation, self.padded_shape)
+                gx = crop(gx, top, left, *self.x_shape[2:])
             else:
                 gcols = (w3.transpose(0, 2, 1) @ g).reshape(groups * ckk, -1)  # (C*KH*KW, OH*OW*N)
                 gx = col2im(gcols, self.padded_shape, kernel, stride, dilation, out_size)
@@ -239,7 +245,8 @@ def columns_times_grad(cols, g, on_cpu=True):
 
 # ---------------------------------------------------------------------------- input gradient
 
-# "auto" picks per shape (see input_grad_strategy); tests force "col2im" or "convolution".
+# "auto" picks per shape (see input_grad_strategy); tests force "col2im", "rows" or
+# "convolution".
 INPUT_GRAD_STRATEGY = "auto"
 
 
@@ -259,14 +266,19 @@ def transposed_padding(kernel, dilation, padded_shape, x_shape, top_left):
 
 
 def input_grad_strategy(stride, flip_pads, w3_shape, kernel, in_size, out_size):
-    """'convolution' or 'col2im' for the input gradient of a convolution of this geometry.
+    """'convolution', 'rows' or 'col2im' for the input gradient of a convolution of this
+    geometry.
 
     col2im costs a (C*KH*KW, OH*OW*N) GEMM result plus KH*KW read-modify-write passes over
-    the input gradient; the convolution of the padded output gradient costs columns
-    (F*KH*KW, H*W*N) and their GEMM, and needs stride 1 (and padding <= (K-1)*dilation).
-    Measured (benchmarks/bench_conv_layers.py): the convolution wins by 1.5-2x on ResNet's
-    3x3 'same' layers (F = C, H*W = OH*OW) and loses 2x on the lecture CNN's 'valid'
-    10->20 5x5 on 12x12 (F*H*W = 4.5 C*OH*OW); it is picked while F*H*W <= 2*C*OH*OW.
+    the input gradient; 'rows' (input_grad_by_rows) a (C*KH, OH*W*N) result and KH passes,
+    and needs stride 1 along the width; the convolution of the padded output gradient
+    costs columns (F*KH*KW, H*W*N) and their GEMM, and needs stride 1 (and padding <=
+    (K-1)*dilation). Measured (benchmarks/bench_conv_layers.py): the convolution wins by
+    1.5-2x over col2im on ResNet's 3x3 'same' layers (F = C, H*W = OH*OW) and loses 2-3x on
+    the lecture CNN's 'valid' 10->20 5x5 on 12x12 (F*H*W = 4.5 C*OH*OW), where 'rows' is
+    1.5x faster than col2im; it is picked while F*H*W <= 2*C*OH*OW. Else 'rows' where the
+    width stride is 1, and col2im for strided layers (there 'rows' multiplies the zeros
+    between strided outputs too: 1.5-2x slower on ResNet's stride-2 layers).
     ``in_size`` (H, W) and ``out_size`` (OH, OW) are the unpadded input's and the output's.
     """
     if INPUT_GRAD_STRATEGY != "auto":
@@ -276,10 +288,49 @@ def input_grad_strategy(stride, flip_pads, w3_shape, kernel, in_size, out_size):
         channels_per_group = ckk // (kernel[0] * kernel[1])
         conv_size = fg * in_size[0] * in_size[1]
         col2im_size = channels_per_group * out_size[0] * out_size[1]
-        wanted = "convolution" if conv_size <= 2 * col2im_size else "col2im"
+        wanted = "convolution" if conv_size <= 2 * col2im_size else "rows"
     if wanted == "convolution" and tuple(stride) == (1, 1) and min(flip_pads) >= 0:
         return "convolution"
+    if wanted != "col2im" and stride[1] == 1:
+        return "rows"
     return "col2im"
+
+
+def input_grad_by_rows(grad, w3, kernel, stride, dilation, padded_shape):
+    """Gradient (N, C, Hp, Wp) of the padded input of a convolution with stride 1 along the
+    width, a view of a batch-last buffer: col2im with the kernel's columns folded into the GEMM.
+
+    grad (N, F, OH, OW) (best batch-last in memory); w3 the forward's weight matrix (G, F/G,
+    C/G*KH*KW). The output gradient is copied KW times, copy j shifted right by j*dw along
+    the padded width with zeros around it: (F*KW, OH*Wp*N). One GEMM with the weight
+    arranged (C*KH, F*KW) then gives, for each kernel row i, the gradient of whole padded
+    rows (C, OH, Wp*N), added at row offset i*dh (rows i*dh + oh*sh): KH read-modify-write
+    passes over runs of Wp*N floats, where col2im makes KH*KW passes over runs of OW*N
+    from a result KW*OW/Wp times larger.
+    """
+    xp = get_array_module(grad)
+    groups, fg, ckk = w3.shape
+    kh, kw = kernel
+    cg = ckk // (kh * kw)
+    n, c, hp, wp = padded_shape
+    oh, ow = grad.shape[2:]
+    (sh, _), (dh, dw) = stride, dilation
+    # row (c, i), column (f, j) of each group's block
+    w_rows = (w3.reshape(groups, fg, cg, kh, kw).transpose(0, 2, 3, 1, 4)
+              .reshape(groups, cg * kh, fg * kw))
+    g = grad.transpose(1, 2, 3, 0)                 # (F, OH, OW, N): free when batch-last
+    shifted = xp.empty((groups * fg, kw, oh, wp, n), dtype=grad.dtype)
+    for j in range(kw):
+        start = j * dw
+        shifted[:, j, :, :start] = 0
+        shifted[:, j, :, start:start + ow] = g
+        shifted[:, j, :, start + ow:] = 0
+    rows = (w_rows @ shifted.reshape(groups, fg * kw, -1)).reshape(c, kh, oh, wp * n)
+    gx = allocate_in_order(xp, padded_shape, grad.dtype, BATCH_LAST, 0)
+    gx_rows = gx.transpose(1, 2, 3, 0).reshape(c, hp, wp * n)     # a view of gx's buffer
+    for i in range(kh):
+        gx_rows[:, i * dh: i * dh + (oh - 1) * sh + 1: sh] += rows[:, i]
+    return gx
 
 
 def input_grad_by_convolution(grad, w3, kernel, dilation, flip_pads, x_shape, on_cpu=True):
