@@ -270,15 +270,16 @@ def input_grad_strategy(stride, flip_pads, w3_shape, kernel, in_size, out_size):
     geometry.
 
     col2im costs a (C*KH*KW, OH*OW*N) GEMM result plus KH*KW read-modify-write passes over
-    the input gradient; 'rows' (input_grad_by_rows) a (C*KH, OH*W*N) result and KH passes,
-    and needs stride 1 along the width; the convolution of the padded output gradient
-    costs columns (F*KH*KW, H*W*N) and their GEMM, and needs stride 1 (and padding <=
-    (K-1)*dilation). Measured (benchmarks/bench_conv_layers.py): the convolution wins by
-    1.5-2x over col2im on ResNet's 3x3 'same' layers (F = C, H*W = OH*OW) and loses 2-3x on
-    the lecture CNN's 'valid' 10->20 5x5 on 12x12 (F*H*W = 4.5 C*OH*OW), where 'rows' is
-    1.5x faster than col2im; it is picked while F*H*W <= 2*C*OH*OW. Else 'rows' where the
-    width stride is 1, and col2im for strided layers (there 'rows' multiplies the zeros
-    between strided outputs too: 1.5-2x slower on ResNet's stride-2 layers).
+    the input gradient; 'rows' (input_grad_by_rows) a (C*KH, OH*Wp*N) result (Wp the padded
+    width) and KH passes, and needs stride 1 along the width; the convolution of the padded
+    output gradient costs columns (F*KH*KW, H*W*N) and their GEMM, and needs stride 1 (and
+    padding <= (K-1)*dilation). Measured (benchmarks/bench_conv_layers.py): the convolution
+    is 1.5-2x faster than col2im on ResNet's 3x3 'same' layers (F = C, H*W = OH*OW), where
+    'rows' is about as fast, and 2-3x slower on the lecture CNN's 'valid' 10->20 5x5 on
+    12x12 (F*H*W = 4.5 C*OH*OW), where 'rows' is 1.5x faster than col2im. So: the
+    convolution while F*H*W <= 2*C*OH*OW, else 'rows' where the width stride is 1, else
+    col2im ('rows' multiplies the zeros between strided outputs too: 1.5-2x slower than
+    col2im on ResNet's stride-2 layers).
     ``in_size`` (H, W) and ``out_size`` (OH, OW) are the unpadded input's and the output's.
     """
     if INPUT_GRAD_STRATEGY != "auto":
