@@ -180,26 +180,23 @@ def test_tiny_weight_gradients_summed_over_blocks_match_one_product(tiny_product
     x, w, b = _random_case(shapes, seed=12)
     monkeypatch.setattr(conv_ops, "KEEP_COLUMNS_BYTES", 1 << 40 if keep else 0)
     monkeypatch.setattr(conv_kernels, "BAND_BYTES", 1 << 40 if keep else 150)
-    one, blocked = _results_with(monkeypatch, conv_ops, "TINY_PRODUCT", (0, tiny_product),
-                                 x, w, b, kwargs)
+    monkeypatch.setattr(conv_ops, "TINY_PRODUCT", tiny_product)
+    one, blocked = _results_with(monkeypatch, conv_ops, "TINY_WEIGHT_GRAD",   # never, or as set
+                                 (0, conv_ops.TINY_WEIGHT_GRAD), x, w, b, kwargs)
     for expected, got in zip(one, blocked):
         np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
     assert gradcheck(lambda *t: conv2d(*t, **kwargs), (t64(x), t64(w), t64(b)))
 
 
-def test_tiny_weight_gradient_blocks_and_remainder():
+def test_tiny_weight_gradient_blocks_and_remainder(monkeypatch):
     """columns_times_grad's blocks: P = 3 blocks of 5 plus a remainder of 2, float32 kept,
     one product (no blocks) off the CPU or for a result above TINY_WEIGHT_GRAD."""
     rng = np.random.default_rng(13)
     cols = rng.standard_normal((2, 4, 17)).astype(np.float32)
     g = rng.standard_normal((2, 3, 17)).astype(np.float32)
     expected = cols.astype(np.float64) @ g.astype(np.float64).transpose(0, 2, 1)
-    saved = conv_ops.TINY_PRODUCT
-    try:
-        conv_ops.TINY_PRODUCT = 4 * 3 * 5       # blocks of 5 columns
-        got = conv_ops.columns_times_grad(cols, g)
-    finally:
-        conv_ops.TINY_PRODUCT = saved
+    monkeypatch.setattr(conv_ops, "TINY_PRODUCT", 4 * 3 * 5)     # blocks of 5 columns
+    got = conv_ops.columns_times_grad(cols, g)
     assert got.shape == (2, 4, 3) and got.dtype == np.float32
     np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)
     calls = []
@@ -209,15 +206,11 @@ def test_tiny_weight_gradient_blocks_and_remainder():
             calls.append(self.shape)
             return np.asarray(self) @ other
 
-    saved = conv_ops.TINY_PRODUCT
-    try:
-        conv_ops.TINY_PRODUCT = 1               # blocks of one column, where allowed
-        for cpu, rows in ((False, 4), (True, 30), (True, 4)):   # 30 x 20 > TINY_WEIGHT_GRAD
-            c = rng.standard_normal((1, rows, 64)).view(Recording)
-            conv_ops.columns_times_grad(c, rng.standard_normal((1, 20 if rows == 30 else 3, 64)),
-                                        on_cpu=cpu)
-    finally:
-        conv_ops.TINY_PRODUCT = saved
+    monkeypatch.setattr(conv_ops, "TINY_PRODUCT", 1)            # blocks of one column, if allowed
+    for cpu, rows in ((False, 4), (True, 30), (True, 4)):       # 30 x 20 > TINY_WEIGHT_GRAD
+        c = rng.standard_normal((1, rows, 64)).view(Recording)
+        conv_ops.columns_times_grad(c, rng.standard_normal((1, 20 if rows == 30 else 3, 64)),
+                                    on_cpu=cpu)
     # one product over all 64 columns each, then 64 blocks of one column
     assert calls == [(1, 4, 64), (1, 30, 64), (1, 64, 4, 1)]
 
