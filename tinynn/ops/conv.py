@@ -97,12 +97,14 @@ class Conv2d(Function):
             if strategy == "convolution":
                 gx = input_grad_by_convolution(grad, w3, kernel, dilation, flip_pads,
                                                self.x_shape, on_cpu)
-            elif strategy == "rows":
-                gx = input_grad_by_rows(grad, w3, kernel, stride, dilation, self.padded_shape)
-                gx = crop(gx, top, left, *self.x_shape[2:])
-            else:
-                gcols = (w3.transpose(0, 2, 1) @ g).reshape(groups * ckk, -1)  # (C*KH*KW, OH*OW*N)
-                gx = col2im(gcols, self.padded_shape, kernel, stride, dilation, out_size)
+            else:   # the padded input's gradient, cropped
+                if strategy == "rows":
+                    gx = input_grad_by_rows(grad, w3, kernel, stride, dilation,
+                                            self.padded_shape)
+                else:
+                    # (C*KH*KW, OH*OW*N)
+                    gcols = (w3.transpose(0, 2, 1) @ g).reshape(groups * ckk, -1)
+                    gx = col2im(gcols, self.padded_shape, kernel, stride, dilation, out_size)
                 gx = crop(gx, top, left, *self.x_shape[2:])
             gx = gx[0] if self.unbatched else gx
         if needs[1]:
