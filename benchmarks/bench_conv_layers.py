@@ -13,8 +13,20 @@ The lecture CNN: conv1 1->10 k5, max_pool 2, relu, conv2 10->20 k5, max_pool 2, 
 fc 320->50->10. Each layer is timed on the input it really gets in that network (conv
 outputs are batch-last views, pool outputs contiguous), backward with an upstream gradient
 in the layout the next layer really sends. Times are the median of ``--repeat`` runs (the
-minimum in brackets), in milliseconds. ``--torch`` adds PyTorch's times when it is installed.
-A last line times conv2's backward with each input-gradient strategy.
+minimum in brackets), in milliseconds. A last line times conv2's backward with each
+input-gradient strategy.
+
+``--torch`` adds PyTorch's times per layer (both modes; in ``--resnet`` mode also auto's
+ratio to them), measured in a fresh process of ``--torch-python`` (default: this
+interpreter) that never imports tinynn. In one process the two would disturb each other:
+OpenBLAS's worker threads spin for a while after each of tinynn's GEMMs and slowed
+PyTorch's convolutions called just after by 1.6-1.9x (16->16 channels at 28x28 on the
+2-core EPYC), and tinynn's import sets the allocator so that freed memory is kept, which
+PyTorch would then enjoy too (its own process pays a user's page faults: its 16->16
+forward took 4.4 ms alone, 1.7 ms beside tinynn). These are layers called alone, again
+and again; how the two compare inside a training step is bench_step.py's (a).
+
+    python benchmarks/bench_conv_layers.py --resnet --torch --torch-python /path/to/venv/bin/python
 """
 import argparse
 import os
@@ -23,11 +35,10 @@ import time
 
 import numpy
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _harness import emit, python_has, run_worker  # noqa: E402
 
-import tinynn  # noqa: E402
-from tinynn.nn.conv import Conv2d  # noqa: E402
-from tinynn.ops.pooling import max_pool2d  # noqa: E402
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def timed(fn, repeat):
@@ -43,6 +54,7 @@ def timed(fn, repeat):
 
 def layer_times(forward, x, grad, repeat):
     """Forward and backward times of ``forward(x)``; backward re-uses one recorded graph."""
+    import tinynn
     out = forward(x)
     fwd = timed(lambda: forward(x), repeat)
     grad_tensor = tinynn.Tensor(grad)
@@ -57,6 +69,9 @@ def batch_last_like(shape, rng):
 
 
 def tinynn_rows(batch, repeat):
+    import tinynn
+    from tinynn.nn.conv import Conv2d
+    from tinynn.ops.pooling import max_pool2d
     rng = numpy.random.default_rng(0)
     tinynn.manual_seed(0)
     conv1, conv2 = Conv2d(1, 10, kernel_size=5), Conv2d(10, 20, kernel_size=5)
@@ -82,6 +97,8 @@ def tinynn_rows(batch, repeat):
 
 def conv2_strategy_times(batch, repeat):
     """conv2's backward ms (median) with each input-gradient strategy, and auto's pick."""
+    import tinynn
+    from tinynn.nn.conv import Conv2d
     from tinynn.ops import conv as conv_ops
     rng = numpy.random.default_rng(0)
     conv2 = Conv2d(10, 20, kernel_size=5)
@@ -122,6 +139,39 @@ def torch_rows(batch, repeat):
     return rows
 
 
+def torch_resnet_rows(batch, width, repeat):
+    """PyTorch's forward and backward times of each ResNet-18 conv shape (as resnet_rows)."""
+    import torch
+    torch.manual_seed(0)
+    rows = []
+    for cin, cout, k, stride, pad, size, _ in resnet_shapes(width):
+        conv = torch.nn.Conv2d(cin, cout, k, stride=stride, padding=pad, bias=False)
+        x = torch.randn(batch, cin, size, size, requires_grad=cin > 1)
+        with torch.no_grad():
+            fwd = timed(lambda: conv(x), repeat)
+        out = conv(x)
+        grad = torch.randn(out.shape)
+        bwd = timed(lambda: out.backward(grad, retain_graph=True), repeat)
+        rows.append((fwd, bwd))
+    return rows
+
+
+def torch_reference(args):
+    """PyTorch's rows for this mode, from a fresh process of --torch-python; None (and why,
+    printed) when that fails."""
+    python = args.torch_python or sys.executable
+    if not python_has(python, "torch"):
+        print(f"(PyTorch is not importable by {python}: no reference columns)")
+        return None
+    res = run_worker(python, os.path.abspath(__file__),
+                     ["--torch-worker", "--batch", str(args.batch), "--repeat", str(args.repeat),
+                      "--width", str(args.width)] + (["--resnet"] if args.resnet else []))
+    if "error" in res:
+        print(f"(the PyTorch worker failed: {res['error']})")
+        return None
+    return res["rows"]
+
+
 def resnet_shapes(width):
     """(in, out, kernel, stride, padding, input size, count) of ResNet-18's convolutions."""
     w = width
@@ -134,10 +184,13 @@ def resnet_shapes(width):
             (8 * w, 8 * w, 3, 1, 1, 4, 3)]
 
 
-def resnet_rows(batch, width, repeat):
+def resnet_rows(batch, width, repeat, reference=None):
     """Forward and backward ms of each ResNet-18 conv shape: im2col with each input-gradient
     strategy, Winograd F(2x2, 3x3) where it applies (3x3, stride 1), and what conv2d
-    picks by default ("auto")."""
+    picks by default ("auto"); with ``reference`` (PyTorch's ((fwd, min), (bwd, min)) per
+    shape) also PyTorch's times and auto's ratio to them."""
+    import tinynn
+    from tinynn.nn.conv import Conv2d
     from tinynn.ops import conv as conv_ops, winograd
     rng = numpy.random.default_rng(0)
     # (label, INPUT_GRAD_STRATEGY, WINOGRAD) of each timed variant
@@ -145,9 +198,10 @@ def resnet_rows(batch, width, repeat):
                 ("convolution", "convolution", "never"),
                 ("winograd", "auto", "always"), ("auto", "auto", "auto"))
     print(f"{'ResNet-18 width %d conv (batch %d)' % (width, batch):<36}{'x':>3}"
-          + "".join(f"{'fwd/bwd ' + v[0]:>22}" for v in variants) + "   auto picks")
-    totals = [0.0] * (2 * len(variants))
-    for cin, cout, k, stride, pad, size, count in resnet_shapes(width):
+          + "".join(f"{'fwd/bwd ' + v[0]:>22}" for v in variants)
+          + (f"{'fwd/bwd PyTorch':>22}{'auto/PyTorch':>14}" if reference else "") + "   auto picks")
+    totals = [0.0] * (2 * len(variants) + (2 if reference else 0))
+    for row, (cin, cout, k, stride, pad, size, count) in enumerate(resnet_shapes(width)):
         conv = Conv2d(cin, cout, k, stride=stride, padding=pad, bias=False)
         x = tinynn.Tensor(batch_last_like((batch, cin, size, size), rng), requires_grad=cin > 1)
         grad = batch_last_like(tuple(conv(x).shape), rng)
@@ -166,20 +220,30 @@ def resnet_rows(batch, width, repeat):
             picks = conv_ops.input_grad_strategy(
                 (stride, stride), (k - 1 - pad,) * 4, (1, cout, cin * k * k), (k, k),
                 (size, size), tuple(out.shape[2:]))
+        if reference:
+            (torch_fwd, _), (torch_bwd, _) = reference[row]
+            times += [torch_fwd, torch_bwd]
         for i, t in enumerate(times):
             totals[i] += 0.0 if t != t else t * count         # nan: not applicable
         name = f"{cin}->{cout} k{k} s{stride} p{pad} {size}x{size}"
         print(f"{name:<36}{count:>3}" + "".join(f"{times[i]:>11.3f}{times[i + 1]:>11.3f}"
                                                  for i in range(0, len(times), 2))
-              + f"   {picks}")
+              + (auto_ratio(times) if reference else "") + f"   {picks}")
     print(f"{'total (weighted by count)':<39}" + "".join(
         f"{totals[i]:>11.2f}{totals[i + 1]:>11.2f}" for i in range(0, len(totals), 2))
+          + (auto_ratio(totals) if reference else "")
           + "\n(winograd totals leave out the layers it does not apply to)")
+
+
+def auto_ratio(times):
+    """'fwd / bwd' of auto's times (the 4th variant) over PyTorch's (the last pair)."""
+    return f"{times[8] / times[10]:>8.2f} /{times[9] / times[11]:>5.2f}"
 
 
 def resnet_norm_rows(batch, width, repeat):
     """Forward and backward ms of ResNet-18's batch norms and ReLUs on batch-last input
     (what the convolutions hand them), weighted by how often each size occurs."""
+    import tinynn
     from tinynn.ops.batchnorm import batch_norm
     rng = numpy.random.default_rng(0)
     w = width
@@ -212,18 +276,21 @@ def main():
     parser.add_argument("--resnet", action="store_true",
                         help="ResNet-18's conv shapes, per input-gradient strategy")
     parser.add_argument("--width", type=int, default=16, help="ResNet width (with --resnet)")
+    parser.add_argument("--torch-python", help="the interpreter that runs PyTorch for --torch "
+                        "(default: this one)")
+    parser.add_argument("--torch-worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.torch_worker:     # a fresh process that times PyTorch only (see the docstring)
+        rows = (torch_resnet_rows(args.batch, args.width, args.repeat) if args.resnet
+                else torch_rows(args.batch, args.repeat))
+        emit({"rows": rows})
+        return
+    reference = torch_reference(args) if args.torch else None
     if args.resnet:
-        resnet_rows(args.batch, args.width, args.repeat)
+        resnet_rows(args.batch, args.width, args.repeat, reference)
         resnet_norm_rows(args.batch, args.width, args.repeat)
         return
     rows = tinynn_rows(args.batch, args.repeat)
-    reference = None
-    if args.torch:
-        try:
-            reference = torch_rows(args.batch, args.repeat)
-        except ImportError:
-            print("(PyTorch is not installed: no reference column)")
     header = f"{'layer (batch %d)' % args.batch:<24}{'forward ms':>18}{'backward ms':>18}"
     if reference:
         header += f"{'torch fwd':>12}{'torch bwd':>12}"
