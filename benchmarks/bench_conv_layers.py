@@ -16,15 +16,19 @@ in the layout the next layer really sends. Times are the median of ``--repeat`` 
 minimum in brackets), in milliseconds. A last line times conv2's backward with each
 input-gradient strategy.
 
-``--torch`` adds PyTorch's times per layer (both modes; in ``--resnet`` mode also auto's
-ratio to them), measured in a fresh process of ``--torch-python`` (default: this
-interpreter) that never imports tinynn. In one process the two would disturb each other:
-OpenBLAS's worker threads spin for a while after each of tinynn's GEMMs and slowed
-PyTorch's convolutions called just after by 1.6-1.9x (16->16 channels at 28x28 on the
-2-core EPYC), and tinynn's import sets the allocator so that freed memory is kept, which
-PyTorch would then enjoy too (its own process pays a user's page faults: its 16->16
-forward took 4.4 ms alone, 1.7 ms beside tinynn). These are layers called alone, again
-and again; how the two compare inside a training step is bench_step.py's (a).
+PyTorch (``--torch``, from ``--torch-python``, default this interpreter) always runs in
+fresh processes that never import tinynn: in one process the two disturb each other.
+OpenBLAS's worker threads spin for a while after each of tinynn's GEMMs (PyTorch's 16->16
+conv at 28x28 called just after one took 1.6-1.9x longer on the 2-core EPYC), and tinynn's
+import sets the allocator to keep freed memory, which PyTorch then enjoys too.
+
+- CNN mode: PyTorch's times of the same layers, called alone again and again.
+- ``--resnet``: a last table of each conv shape's forward time *inside training steps*
+  (bench_step.py's (a); hooks around every Conv2d; widths 16 and 64), tinynn beside
+  PyTorch. Not PyTorch's layers called alone: their times swing 1.2-4.4 ms for the same
+  16->16 forward, with whether glibc happens to hand back memory that still has its pages
+  (PyTorch's CPU tensors are plain malloc'd memory), while inside a step its calls ran at
+  1.4 ms, as steady as tinynn's, whose in-step times are within 10% of its alone times.
 
     python benchmarks/bench_conv_layers.py --resnet --torch --torch-python /path/to/venv/bin/python
 """
@@ -139,33 +143,91 @@ def torch_rows(batch, repeat):
     return rows
 
 
-def torch_resnet_rows(batch, width, repeat):
-    """PyTorch's forward and backward times of each ResNet-18 conv shape (as resnet_rows)."""
-    import torch
-    torch.manual_seed(0)
-    rows = []
-    for cin, cout, k, stride, pad, size, _ in resnet_shapes(width):
-        conv = torch.nn.Conv2d(cin, cout, k, stride=stride, padding=pad, bias=False)
-        x = torch.randn(batch, cin, size, size, requires_grad=cin > 1)
-        with torch.no_grad():
-            fwd = timed(lambda: conv(x), repeat)
-        out = conv(x)
-        grad = torch.randn(out.shape)
-        bwd = timed(lambda: out.backward(grad, retain_graph=True), repeat)
-        rows.append((fwd, bwd))
-    return rows
+def shape_label(cin, cout, k, stride, pad, size):
+    return f"{cin}->{cout} k{k} s{stride} p{pad} {size}x{size}"
+
+
+def step_conv_forwards(lib, width):
+    """Median forward ms per call of each conv shape inside training steps of ResNet-18-width
+    in this process: bench_step.py's (a) (8 fixed batches of 64, SGD with momentum), with a
+    hook before and after every Conv2d, over STEP_STEPS steps after its warm-up."""
+    from bench_step import N_BATCHES, WARMUP, fixed_batches, setup
+    lib_module, model, opt, F = setup(lib, f"resnet18-{width}")
+    xs, ys = fixed_batches()
+    X = [lib_module.from_numpy(x) for x in xs]
+    Y = [lib_module.from_numpy(y) for y in ys]
+    times, started = {}, {}
+
+    def before(conv, inputs):
+        started[conv] = time.perf_counter()
+
+    def after(conv, inputs, output):
+        n, c, h, w = inputs[0].shape
+        key = shape_label(c, conv.out_channels, conv.kernel_size[0], conv.stride[0],
+                          conv.padding[0], h)
+        times.setdefault(key, []).append((time.perf_counter() - started[conv]) * 1e3)
+
+    for module in model.modules():
+        if isinstance(module, lib_module.nn.Conv2d):
+            module.register_forward_pre_hook(before)
+            module.register_forward_hook(after)
+    for i in range(WARMUP + STEP_STEPS):
+        if i == WARMUP:
+            times.clear()
+        opt.zero_grad()
+        F.cross_entropy(model(X[i % N_BATCHES]), Y[i % N_BATCHES]).backward()
+        opt.step()
+    return {key: float(numpy.median(t)) for key, t in times.items()}
+
+
+STEP_STEPS, STEP_RUNS = 8, 3
+
+
+def step_forward_rows(args):
+    """Print each conv shape's forward ms inside training steps, tinynn beside PyTorch, each
+    library in STEP_RUNS fresh processes (alternating), medians of the runs."""
+    if args.width not in (16, 64):
+        print(f"\n(bench_step.py has ResNet-18 at widths 16 and 64 only: no in-step table "
+              f"for width {args.width})")
+        return
+    torch_python = args.torch_python or sys.executable
+    if not python_has(torch_python, "torch"):
+        print(f"\n(PyTorch is not importable by {torch_python}: no in-step table)")
+        return
+    runs = {"tinynn": [], "torch": []}
+    for run in range(STEP_RUNS):
+        for lib in (("tinynn", "torch") if run % 2 == 0 else ("torch", "tinynn")):
+            python = sys.executable if lib == "tinynn" else torch_python
+            res = run_worker(python, os.path.abspath(__file__),
+                             ["--step-worker", lib, "--width", str(args.width)])
+            if "error" in res:
+                print(f"\n(the {lib} worker failed: {res['error']})")
+                return
+            runs[lib].append(res["forward_ms"])
+    print(f"\nconv forward inside training steps, ms per call (ResNet-18 width {args.width}, "
+          f"bench_step.py's (a), hooks around each Conv2d, {STEP_STEPS} steps; median of "
+          f"{STEP_RUNS} fresh processes per library)")
+    print(f"{'shape':<36}{'x':>3}{'tinynn':>10}{'PyTorch':>10}{'ratio':>8}")
+    totals = [0.0, 0.0]
+    for cin, cout, k, stride, pad, size, count in resnet_shapes(args.width):
+        key = shape_label(cin, cout, k, stride, pad, size)
+        mine, theirs = (float(numpy.median([r[key] for r in runs[lib]])) for lib in runs)
+        totals[0] += mine * count
+        totals[1] += theirs * count
+        print(f"{key:<36}{count:>3}{mine:>10.3f}{theirs:>10.3f}{mine / theirs:>8.2f}")
+    print(f"{'total (weighted by count)':<39}{totals[0]:>10.2f}{totals[1]:>10.2f}"
+          f"{totals[0] / totals[1]:>8.2f}")
 
 
 def torch_reference(args):
-    """PyTorch's rows for this mode, from a fresh process of --torch-python; None (and why,
+    """PyTorch's rows of the CNN mode, from a fresh process of --torch-python; None (and why,
     printed) when that fails."""
     python = args.torch_python or sys.executable
     if not python_has(python, "torch"):
         print(f"(PyTorch is not importable by {python}: no reference columns)")
         return None
     res = run_worker(python, os.path.abspath(__file__),
-                     ["--torch-worker", "--batch", str(args.batch), "--repeat", str(args.repeat),
-                      "--width", str(args.width)] + (["--resnet"] if args.resnet else []))
+                     ["--torch-worker", "--batch", str(args.batch), "--repeat", str(args.repeat)])
     if "error" in res:
         print(f"(the PyTorch worker failed: {res['error']})")
         return None
@@ -184,11 +246,10 @@ def resnet_shapes(width):
             (8 * w, 8 * w, 3, 1, 1, 4, 3)]
 
 
-def resnet_rows(batch, width, repeat, reference=None):
+def resnet_rows(batch, width, repeat):
     """Forward and backward ms of each ResNet-18 conv shape: im2col with each input-gradient
     strategy, Winograd F(2x2, 3x3) where it applies (3x3, stride 1), and what conv2d
-    picks by default ("auto"); with ``reference`` (PyTorch's ((fwd, min), (bwd, min)) per
-    shape) also PyTorch's times and auto's ratio to them."""
+    picks by default ("auto")."""
     import tinynn
     from tinynn.nn.conv import Conv2d
     from tinynn.ops import conv as conv_ops, winograd
@@ -198,10 +259,9 @@ def resnet_rows(batch, width, repeat, reference=None):
                 ("convolution", "convolution", "never"),
                 ("winograd", "auto", "always"), ("auto", "auto", "auto"))
     print(f"{'ResNet-18 width %d conv (batch %d)' % (width, batch):<36}{'x':>3}"
-          + "".join(f"{'fwd/bwd ' + v[0]:>22}" for v in variants)
-          + (f"{'fwd/bwd PyTorch':>22}{'auto/PyTorch':>14}" if reference else "") + "   auto picks")
-    totals = [0.0] * (2 * len(variants) + (2 if reference else 0))
-    for row, (cin, cout, k, stride, pad, size, count) in enumerate(resnet_shapes(width)):
+          + "".join(f"{'fwd/bwd ' + v[0]:>22}" for v in variants) + "   auto picks")
+    totals = [0.0] * (2 * len(variants))
+    for cin, cout, k, stride, pad, size, count in resnet_shapes(width):
         conv = Conv2d(cin, cout, k, stride=stride, padding=pad, bias=False)
         x = tinynn.Tensor(batch_last_like((batch, cin, size, size), rng), requires_grad=cin > 1)
         grad = batch_last_like(tuple(conv(x).shape), rng)
@@ -220,24 +280,16 @@ def resnet_rows(batch, width, repeat, reference=None):
             picks = conv_ops.input_grad_strategy(
                 (stride, stride), (k - 1 - pad,) * 4, (1, cout, cin * k * k), (k, k),
                 (size, size), tuple(out.shape[2:]))
-        if reference:
-            (torch_fwd, _), (torch_bwd, _) = reference[row]
-            times += [torch_fwd, torch_bwd]
         for i, t in enumerate(times):
             totals[i] += 0.0 if t != t else t * count         # nan: not applicable
         name = f"{cin}->{cout} k{k} s{stride} p{pad} {size}x{size}"
         print(f"{name:<36}{count:>3}" + "".join(f"{times[i]:>11.3f}{times[i + 1]:>11.3f}"
                                                  for i in range(0, len(times), 2))
-              + (auto_ratio(times) if reference else "") + f"   {picks}")
+              + f"   {picks}")
     print(f"{'total (weighted by count)':<39}" + "".join(
         f"{totals[i]:>11.2f}{totals[i + 1]:>11.2f}" for i in range(0, len(totals), 2))
-          + (auto_ratio(totals) if reference else "")
           + "\n(winograd totals leave out the layers it does not apply to)")
 
-
-def auto_ratio(times):
-    """'fwd / bwd' of auto's times (the 4th variant) over PyTorch's (the last pair)."""
-    return f"{times[8] / times[10]:>8.2f} /{times[9] / times[11]:>5.2f}"
 
 
 def resnet_norm_rows(batch, width, repeat):
@@ -279,17 +331,22 @@ def main():
     parser.add_argument("--torch-python", help="the interpreter that runs PyTorch for --torch "
                         "(default: this one)")
     parser.add_argument("--torch-worker", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--step-worker", choices=("tinynn", "torch"), help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.torch_worker:     # a fresh process that times PyTorch only (see the docstring)
-        rows = (torch_resnet_rows(args.batch, args.width, args.repeat) if args.resnet
-                else torch_rows(args.batch, args.repeat))
-        emit({"rows": rows})
+    # workers: fresh processes that each time one library only (see the docstring)
+    if args.torch_worker:
+        emit({"rows": torch_rows(args.batch, args.repeat)})
+        return
+    if args.step_worker:
+        emit({"forward_ms": step_conv_forwards(args.step_worker, args.width)})
+        return
+    if args.resnet:
+        resnet_rows(args.batch, args.width, args.repeat)
+        resnet_norm_rows(args.batch, args.width, args.repeat)
+        if args.torch:
+            step_forward_rows(args)
         return
     reference = torch_reference(args) if args.torch else None
-    if args.resnet:
-        resnet_rows(args.batch, args.width, args.repeat, reference)
-        resnet_norm_rows(args.batch, args.width, args.repeat)
-        return
     rows = tinynn_rows(args.batch, args.repeat)
     header = f"{'layer (batch %d)' % args.batch:<24}{'forward ms':>18}{'backward ms':>18}"
     if reference:
