@@ -28,7 +28,7 @@ import sets the allocator to keep freed memory, which PyTorch then enjoys too.
   PyTorch. Not PyTorch's layers called alone: their times swing 1.2-4.4 ms for the same
   16->16 forward, with whether glibc happens to hand back memory that still has its pages
   (PyTorch's CPU tensors are plain malloc'd memory), while inside a step its calls ran at
-  1.4 ms, as steady as tinynn's, whose in-step times are within 10% of its alone times.
+  1.4-1.6 ms, as steady as tinynn's, whose in-step times are within 10% of its alone times.
 
     python benchmarks/bench_conv_layers.py --resnet --torch --torch-python /path/to/venv/bin/python
 """
@@ -40,9 +40,9 @@ import time
 import numpy
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _harness import emit, python_has, run_worker  # noqa: E402
+from _harness import REPO, emit, python_has, run_worker  # noqa: E402
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, REPO)   # tinynn from this checkout (imported only where it is timed)
 
 
 def timed(fn, repeat):
@@ -289,7 +289,6 @@ def resnet_rows(batch, width, repeat):
     print(f"{'total (weighted by count)':<39}" + "".join(
         f"{totals[i]:>11.2f}{totals[i + 1]:>11.2f}" for i in range(0, len(totals), 2))
           + "\n(winograd totals leave out the layers it does not apply to)")
-
 
 
 def resnet_norm_rows(batch, width, repeat):
