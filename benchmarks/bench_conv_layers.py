@@ -28,7 +28,7 @@ import sets the allocator to keep freed memory, which PyTorch then enjoys too.
   PyTorch. Not PyTorch's layers called alone: their times swing 1.2-4.4 ms for the same
   16->16 forward, with whether glibc happens to hand back memory that still has its pages
   (PyTorch's CPU tensors are plain malloc'd memory), while inside a step its calls ran at
-  1.4-1.6 ms, as steady as tinynn's, whose in-step times are within 10% of its alone times.
+  1.4-1.6 ms, as steady as tinynn's (whose in-step total is within 10% of its alone one).
 
     python benchmarks/bench_conv_layers.py --resnet --torch --torch-python /path/to/venv/bin/python
 """
