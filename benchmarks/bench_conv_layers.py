@@ -144,6 +144,7 @@ def torch_rows(batch, repeat):
 
 
 def shape_label(cin, cout, k, stride, pad, size):
+    """A conv shape's row name in the --resnet tables, e.g. '16->32 k3 s2 p1 28x28'."""
     return f"{cin}->{cout} k{k} s{stride} p{pad} {size}x{size}"
 
 
@@ -282,7 +283,7 @@ def resnet_rows(batch, width, repeat):
                 (size, size), tuple(out.shape[2:]))
         for i, t in enumerate(times):
             totals[i] += 0.0 if t != t else t * count         # nan: not applicable
-        name = f"{cin}->{cout} k{k} s{stride} p{pad} {size}x{size}"
+        name = shape_label(cin, cout, k, stride, pad, size)
         print(f"{name:<36}{count:>3}" + "".join(f"{times[i]:>11.3f}{times[i + 1]:>11.3f}"
                                                  for i in range(0, len(times), 2))
               + f"   {picks}")
